@@ -1,0 +1,73 @@
+"""Progress reporting that library code can use without depending on a UI.
+
+Library functions wrap slow work in ``with step("Loading marks", total=n) as advance:``.
+When the CLI has opened a Rich progress display (:func:`progress_display`), each
+step becomes a bar; otherwise steps are only logged at debug level, so the
+Python API stays quiet and tests stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+__all__ = ["progress_display", "step"]
+
+logger = logging.getLogger("cmooe_risk")
+_active: ContextVar[Progress | None] = ContextVar("cmooe_progress", default=None)
+
+
+@contextmanager
+def progress_display(console: Console, *, enabled: bool = True) -> Iterator[None]:
+    """Show every :func:`step` inside this block as a Rich progress bar."""
+    if not enabled:
+        yield
+        return
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    token = _active.set(progress)
+    try:
+        with progress:
+            yield
+    finally:
+        _active.reset(token)
+
+
+@contextmanager
+def step(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A unit of slow work; yields ``advance(n)`` for work measured in units."""
+    progress = _active.get()
+    started = time.perf_counter()
+    if progress is None:
+        yield lambda _n=1: None
+        logger.debug("%s: %.2fs", description, time.perf_counter() - started)
+        return
+    task = progress.add_task(description, total=total)
+    try:
+        yield lambda n=1: progress.advance(task, n)
+    finally:
+        if total is None:
+            progress.update(task, total=1, completed=1)
+        else:
+            progress.update(task, completed=total)
+        logger.debug("%s: %.2fs", description, time.perf_counter() - started)

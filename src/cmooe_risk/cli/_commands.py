@@ -1,0 +1,19 @@
+"""Registers every subcommand. Command modules import heavy libraries lazily."""
+
+from __future__ import annotations
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    from cmooe_risk.cli import _demo, _docs, _ingest, _keygen
+
+    for module in (_ingest, _keygen, _docs, _demo):
+        module.register(app)
+    try:
+        from cmooe_risk.cli import _synth
+    except ImportError:  # the synthetic LA generator is optional at this stage
+        return
+    _synth.register(app)

@@ -1,0 +1,43 @@
+"""``cmooe-risk demo``: the weekly job end to end on data that is not real."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cmooe_risk.cli._context import err, out, state
+from cmooe_risk.cli._ingest import render_ingest_report
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def demo(
+        ctx: typer.Context,
+        fixture: Annotated[
+            bool,
+            typer.Option(help="Use the tiny shipped fixture LA instead of a generated one."),
+        ] = False,
+    ) -> None:
+        """Run the main job end to end on a synthetic local authority.
+
+        Creates a pseudonymisation key in the workspace if there is none, gets the
+        synthetic extracts, validates and loads them. Later stages (features,
+        training, scoring) join the demo as they land.
+        """
+        from cmooe_risk._progress import progress_display
+        from cmooe_risk.demo import run_demo
+
+        cli = state(ctx)
+        out.rule("[bold]cmooe-risk demo[/]: all data here is synthetic, not real pupils")
+        with progress_display(err):
+            result = run_demo(cli.workspace, use_fixture=fixture)
+        for message in result.messages:
+            out.print(message)
+        out.print(render_ingest_report(result.ingest_report))
+        out.print()
+        out.print("[bold]Where to look next[/]")
+        for line in result.next_steps:
+            out.print(f"  {line}")

@@ -1,0 +1,94 @@
+"""``cmooe-risk ingest``: validate extracts and load the warehouse."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cmooe_risk.cli._context import err, out, state
+from cmooe_risk.errors import ConfigError
+
+__all__ = ["register", "render_ingest_report"]
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise ConfigError(f"--extract-date {value!r} is not a date; use yyyy-mm-dd or dd/mm/yyyy.")
+
+
+def render_ingest_report(report) -> Table:
+    table = Table(title=f"Ingest {report.run_id} (extract date {report.extract_date})")
+    for heading in ("file", "rows in", "accepted", "quarantined", "top rules broken"):
+        table.add_column(
+            heading, justify="left" if heading in ("file", "top rules broken") else "right"
+        )
+    for item in report.files:
+        top = sorted(item.rule_counts.items(), key=lambda kv: -kv[1])[:3]
+        table.add_row(
+            item.file,
+            f"{item.rows_in:,}",
+            f"{item.accepted:,}",
+            f"[yellow]{item.quarantined:,}[/]" if item.quarantined else "0",
+            ", ".join(f"{rule} ({count:,})" for rule, count in top),
+        )
+    table.add_section()
+    table.add_row(
+        "total", f"{report.rows_in:,}", f"{report.accepted:,}", f"{report.quarantined:,}", ""
+    )
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def ingest(
+        ctx: typer.Context,
+        source_dir: Annotated[
+            Path, typer.Argument(help="Directory of extract files (CSV or Parquet).")
+        ],
+        extract_date: Annotated[
+            str | None,
+            typer.Option(
+                help="Date the extract was taken (yyyy-mm-dd); later dates are quarantined. Default: today."
+            ),
+        ] = None,
+        reid_map: Annotated[
+            Path | None,
+            typer.Option(
+                help="Also write the UPN-to-pseudonym map here (.csv or .parquet), for the LA to keep."
+            ),
+        ] = None,
+        force: Annotated[
+            bool, typer.Option(help="Reload even if these exact files were the last load.")
+        ] = False,
+    ) -> None:
+        """Validate every extract against its contract, pseudonymise and load the warehouse.
+
+        Whole-file problems (missing file or column, unreadable file, wrong column type)
+        stop the job and load nothing. Bad rows are quarantined with the rule they broke.
+        """
+        from cmooe_risk._progress import progress_display
+        from cmooe_risk.ingest import ingest as run_ingest
+
+        cli = state(ctx)
+        with progress_display(err):
+            report = run_ingest(
+                cli.workspace,
+                source_dir,
+                extract_date=_parse_date(extract_date),
+                reid_map=reid_map,
+                force=force,
+            )
+        out.print(render_ingest_report(report))
+        for warning in report.warnings:
+            err.print(f"[yellow]Warning:[/] {warning}")
+        out.print(f"Report and quarantine files: {report.output_dir}")

@@ -1,0 +1,167 @@
+"""The workspace and its optional ``cmooe-risk.yaml`` configuration.
+
+Every command reads and writes inside one workspace directory: the current
+directory, unless ``--workspace DIR`` or ``CMOOE_WORKSPACE`` names another.
+Every configuration key has a default, so the file is optional.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cmooe_risk.errors import ConfigError
+
+__all__ = [
+    "CONFIG_FILENAME",
+    "PseudonymisationConfig",
+    "Workspace",
+    "WorkspaceConfig",
+    "resolve_workspace",
+]
+
+CONFIG_FILENAME = "cmooe-risk.yaml"
+WORKSPACE_ENV = "CMOOE_WORKSPACE"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PseudonymisationConfig(_Strict):
+    """Where the HMAC key for pupil pseudonyms comes from.
+
+    The environment variable wins over the key file, so that a scheduler can
+    inject the key from a secret store without it ever touching the disk.
+    """
+
+    key_env: str = Field("CMOOE_PSEUDONYM_KEY", description="Environment variable holding the key.")
+    key_file: str = Field(
+        ".cmooe/pseudonym.key",
+        description="Key file, relative to the workspace unless absolute.",
+    )
+
+
+class LocalityConfig(_Strict):
+    """How many pupils each locality's inclusion team can work with in a week."""
+
+    default_capacity: int = Field(50, ge=1, description="Queue size for unlisted localities.")
+    capacities: dict[str, int] = Field(
+        default_factory=dict, description="Queue size per locality name."
+    )
+
+    @field_validator("capacities")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, capacity in value.items():
+            if capacity < 1:
+                raise ValueError(
+                    f"capacity for locality {name!r} must be at least 1, got {capacity}"
+                )
+        return value
+
+    def capacity(self, locality: str) -> int:
+        return self.capacities.get(locality, self.default_capacity)
+
+
+class WorkspaceConfig(_Strict):
+    """Contents of ``cmooe-risk.yaml``. Every key is optional."""
+
+    warehouse: str = Field("warehouse.duckdb", description="DuckDB warehouse file.")
+    mlflow_tracking_uri: str | None = Field(
+        None,
+        description="MLflow tracking URI; default SQLite `mlflow.db` in the workspace. "
+        "`MLFLOW_TRACKING_URI` in the environment wins.",
+    )
+    queue_database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the queue database; default SQLite `queue.sqlite`."
+    )
+    localities: LocalityConfig = Field(default_factory=LocalityConfig)
+    pseudonymisation: PseudonymisationConfig = Field(default_factory=PseudonymisationConfig)
+
+
+def _format_validation_error(path: Path, error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            problems.append(f"unknown key '{key}'")
+        else:
+            problems.append(f"key '{key}': {item['msg']} (got {item.get('input')!r})")
+    return f"Invalid configuration in {path}: " + "; ".join(problems) + "."
+
+
+def load_config(path: Path) -> WorkspaceConfig:
+    """Read and validate a configuration file; a missing file means all defaults."""
+    if not path.exists():
+        return WorkspaceConfig()
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot parse {path} as YAML: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must be a mapping of keys to values, not {type(raw).__name__}.")
+    try:
+        return WorkspaceConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(path, exc)) from exc
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A directory holding the warehouse, model store, queue database and outputs."""
+
+    root: Path
+    config: WorkspaceConfig
+
+    @classmethod
+    def open(cls, root: Path | str) -> Workspace:
+        root = Path(root).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"Workspace {root} exists but is not a directory.")
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(root=root, config=load_config(root / CONFIG_FILENAME))
+
+    def path(self, relative: str | Path) -> Path:
+        """Resolve a path from the configuration against the workspace root."""
+        candidate = Path(relative).expanduser()
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.path(self.config.warehouse)
+
+    @property
+    def state_dir(self) -> Path:
+        """Private working state (keys, locks); never shared."""
+        return self.root / ".cmooe"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        from_env = os.environ.get("MLFLOW_TRACKING_URI")
+        if from_env:
+            return from_env
+        if self.config.mlflow_tracking_uri:
+            return self.config.mlflow_tracking_uri
+        return f"sqlite:///{self.root / 'mlflow.db'}"
+
+    @property
+    def queue_database_url(self) -> str:
+        return self.config.queue_database_url or f"sqlite:///{self.root / 'queue.sqlite'}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.path(self.config.pseudonymisation.key_file)
+
+
+def resolve_workspace(option: str | Path | None) -> Workspace:
+    """Pick the workspace: the ``--workspace`` option, then ``CMOOE_WORKSPACE``, then the cwd."""
+    chosen = option or os.environ.get(WORKSPACE_ENV) or Path.cwd()
+    return Workspace.open(chosen)

@@ -1,0 +1,496 @@
+"""Validate every extract, pseudonymise pupil identifiers and load the warehouse.
+
+The job has two halves. The first reads and checks everything without touching
+the warehouse's tables, so every whole-file problem stops the job before
+anything is written. The second replaces every source table in one
+transaction, so a load publishes completely or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from cmooe_risk._progress import step
+from cmooe_risk.config import Workspace
+from cmooe_risk.contracts import ATTENDANCE_CATEGORIES, CODE_LISTS, CONTRACTS, Contract
+from cmooe_risk.errors import ContractError, InputDataError
+from cmooe_risk.ingest._files import RawExtract, locate_extracts, read_raw
+from cmooe_risk.ingest._report import FileReport, IngestReport
+from cmooe_risk.ingest._sql import broken_rules_sql, typed_select_sql
+from cmooe_risk.pseudonym import PseudonymKey, load_key
+from cmooe_risk.warehouse import connect, fetch_all, fetch_scalar, table_exists
+
+__all__ = ["ingest"]
+
+logger = logging.getLogger(__name__)
+
+#: A column is of the wrong type, and the file is rejected, when more than this
+#: share of its non-empty values fail to read as the contract's type.
+WRONG_TYPE_SHARE = 0.5
+
+
+def ingest(
+    workspace: Workspace,
+    source_dir: Path,
+    *,
+    extract_date: date | None = None,
+    reid_map: Path | None = None,
+    force: bool = False,
+) -> IngestReport:
+    """Validate and load every extract in ``source_dir`` into the workspace's warehouse.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    source_dir : Path
+        Directory holding one file per contract (``<source>.csv`` or ``.parquet``).
+    extract_date : date, optional
+        The date the extract was taken; dates after it are quarantined. Default: today.
+    reid_map : Path, optional
+        Where to write the UPN-to-pseudonym map for the LA to keep. It is never
+        written into the warehouse.
+    force : bool
+        Reload even when the same files were the last ones loaded.
+
+    Returns
+    -------
+    IngestReport
+        Counts per file and per rule; ``rows_in == accepted + quarantined`` for every file.
+
+    Raises
+    ------
+    InputDataError, ContractError, ConfigError
+        For whole-file problems. The warehouse is then left exactly as it was.
+    """
+    extract_date = extract_date or date.today()
+    started = datetime.now(UTC)
+    key = load_key(workspace)  # before reading anything: no key, no work
+    contracts = list(CONTRACTS.values())
+    files = locate_extracts(source_dir, contracts)
+    run_id = started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+    with connect(workspace.warehouse_path) as con:
+        extracts: dict[str, RawExtract] = {}
+        for contract in contracts:
+            path, fmt = files[contract.name]
+            with step(f"Reading {path.name}"):
+                extracts[contract.name] = read_raw(con, contract, path, fmt)
+        fingerprint = _fingerprint(extracts, extract_date, key)
+        if not force and _same_as_last_load(con, fingerprint):
+            return _report_of_last_load(con, workspace, fingerprint)
+
+        for contract in contracts:
+            with step(f"Checking {contract.name}"):
+                _check_rows(con, contract, extracts[contract.name], extract_date)
+        for contract in contracts:
+            with step(f"Cross-checking {contract.name}"):
+                _check_against_others(con, contract)
+
+        reports = [_file_report(con, extracts[c.name], c) for c in contracts]
+        for report in reports:
+            if not report.balanced:  # a bug, not a user error: never publish it
+                raise AssertionError(f"row accounting does not balance for {report.file}")
+
+        staging = workspace.root / "ingest" / f".{run_id}.partial"
+        final_dir = workspace.root / "ingest" / run_id
+        staging.mkdir(parents=True)
+        try:
+            _write_quarantine_csvs(con, contracts, extracts, key, staging / "quarantine")
+            report = IngestReport(
+                run_id=run_id,
+                source_dir=str(source_dir),
+                extract_date=extract_date.isoformat(),
+                started_at=started.isoformat(timespec="seconds"),
+                finished_at="",
+                warehouse=str(workspace.warehouse_path),
+                files=reports,
+                output_dir=str(final_dir),
+                warnings=_warnings(extracts, reports),
+            )
+            with step("Loading the warehouse (one transaction)"):
+                _load(con, contracts, extracts, key, report, fingerprint)
+            report.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+            report.write_json(staging / "ingest-report.json")
+            staging.rename(final_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if reid_map is not None:
+            _write_reid_map(con, key, reid_map)
+    return report
+
+
+def _fingerprint(extracts: dict[str, RawExtract], extract_date: date, key: PseudonymKey) -> str:
+    """Identifies a load: same files, same extract date, same key, same contracts."""
+    from cmooe_risk import __version__
+
+    parts = [f"{name}:{extract.sha256}" for name, extract in sorted(extracts.items())]
+    parts += [extract_date.isoformat(), key.pseudonymise("fingerprint"), __version__]
+    return PseudonymKey(b"cmooe-ingest-fingerprint", "fixed").pseudonymise("|".join(parts))
+
+
+def _same_as_last_load(con: duckdb.DuckDBPyConnection, fingerprint: str) -> bool:
+    if not table_exists(con, "ingest_runs"):
+        return False
+    last = fetch_scalar(
+        con, "SELECT fingerprint FROM ingest_runs ORDER BY finished_at DESC LIMIT 1"
+    )
+    return last == fingerprint
+
+
+def _report_of_last_load(
+    con: duckdb.DuckDBPyConnection, workspace: Workspace, fingerprint: str
+) -> IngestReport:
+    run = fetch_all(
+        con,
+        "SELECT run_id, source_dir, extract_date, started_at, finished_at FROM ingest_runs "
+        "WHERE fingerprint = ? ORDER BY finished_at DESC LIMIT 1",
+        [fingerprint],
+    )[0]
+    rows = fetch_all(
+        con,
+        "SELECT source, file, file_format, sha256, rows_in, accepted, quarantined, rule_counts "
+        "FROM ingest_files WHERE run_id = ? ORDER BY position",
+        [run[0]],
+    )
+    import json
+
+    files = [FileReport(*row[:7], rule_counts=json.loads(row[7]) if row[7] else {}) for row in rows]
+    return IngestReport(
+        run_id=run[0],
+        source_dir=run[1],
+        extract_date=str(run[2]),
+        started_at=str(run[3]),
+        finished_at=str(run[4]),
+        warehouse=str(workspace.warehouse_path),
+        files=files,
+        output_dir=str(workspace.root / "ingest" / run[0]),
+        warnings=[
+            "These files were already loaded; the warehouse is unchanged (use --force to reload)."
+        ],
+    )
+
+
+def _check_rows(
+    con: duckdb.DuckDBPyConnection, contract: Contract, extract: RawExtract, extract_date: date
+) -> None:
+    """Type every column, reject the file if a column is of the wrong type, apply row rules."""
+    typed = typed_select_sql(contract, extract.table, set(extract.present_columns))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE checked_{contract.name} AS "
+        f"SELECT *, {broken_rules_sql(contract, extract_date)} AS _broken FROM ({typed})"
+    ).fetchall()
+    typed_columns = [c for c in contract.columns if c.dtype != "text"]
+    if not typed_columns:
+        return
+    aggregates = ", ".join(
+        f"count({c.name}__raw), count(CASE WHEN {c.name}__raw IS NOT NULL AND {c.name} IS NULL "
+        f"THEN 1 END), any_value(CASE WHEN {c.name}__raw IS NOT NULL AND {c.name} IS NULL "
+        f"THEN {c.name}__raw END)"
+        for c in typed_columns
+    )
+    counts = fetch_all(con, f"SELECT {aggregates} FROM checked_{contract.name}")[0]
+    for index, column in enumerate(typed_columns):
+        non_empty, unreadable, example = counts[3 * index : 3 * index + 3]
+        if non_empty and unreadable > WRONG_TYPE_SHARE * non_empty:
+            raise ContractError(
+                f"{extract.path.name}: column '{column.name}' should hold {column.dtype} values "
+                f"but {unreadable} of {non_empty} do not read as one (e.g. {example!r}). "
+                "Check the column order and the export settings. Nothing was loaded."
+            )
+
+
+def _check_against_others(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Duplicate, overlap and reference rules, in that order, among rows still valid."""
+    name = contract.name
+    table = f"checked_{name}"
+    key = ", ".join(contract.key)
+    _mark(
+        con,
+        table,
+        f"row_number() OVER (PARTITION BY _broken = '', {key} ORDER BY _row) > 1",
+        f"{name}.duplicate",
+    )
+    if contract.overlap is not None:
+        partition, start, end = contract.overlap
+        previous_end = (
+            f"max(coalesce({end}, DATE '9999-12-31')) OVER (PARTITION BY _broken = '', "
+            f"{', '.join(partition)} ORDER BY {start}, _row "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+        )
+        # Touching episodes (one starts the day the previous ends) are allowed.
+        _mark(con, table, f"coalesce({previous_end} > {start}, false)", f"{name}.overlap")
+    joins, checks = [], []
+    for index, column in enumerate(c for c in contract.columns if c.references):
+        target = column.references
+        target_key = "pupil_id" if target == "pupils" else "urn"
+        alias = f"ref{index}"
+        joins.append(
+            f"LEFT JOIN (SELECT DISTINCT {target_key} AS k FROM checked_{target} "
+            f"WHERE _broken = '') {alias} ON {alias}.k = t.{column.name}"
+        )
+        checks.append(
+            f"CASE WHEN t.{column.name} IS NOT NULL AND {alias}.k IS NULL "
+            f"THEN '{name}.{column.name}.unknown_{target[:-1]}' END"
+        )
+    if checks:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _next AS SELECT t.* REPLACE ("
+            f"CASE WHEN t._broken = '' THEN concat_ws(';', {', '.join(checks)}) "
+            f"ELSE t._broken END AS _broken) FROM {table} t {' '.join(joins)}"
+        ).fetchall()
+        _swap(con, table)
+
+
+def _mark(con: duckdb.DuckDBPyConnection, table: str, condition: str, rule: str) -> None:
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _next AS SELECT * REPLACE ("
+        f"CASE WHEN _broken = '' AND ({condition}) THEN '{rule}' ELSE _broken END AS _broken) "
+        f"FROM {table}"
+    ).fetchall()
+    _swap(con, table)
+
+
+def _swap(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    con.execute(f"DROP TABLE {table}").fetchall()
+    con.execute(f"ALTER TABLE _next RENAME TO {table}").fetchall()
+
+
+def _file_report(
+    con: duckdb.DuckDBPyConnection, extract: RawExtract, contract: Contract
+) -> FileReport:
+    rows = fetch_all(
+        con,
+        f"SELECT rule, count(*) FROM (SELECT unnest(string_split(_broken, ';')) AS rule "
+        f"FROM checked_{contract.name} WHERE _broken <> '') GROUP BY rule ORDER BY rule",
+    )
+    rule_counts = {rule: int(count) for rule, count in rows}
+    if extract.malformed_lines:
+        rule_counts[f"{contract.name}.malformed_line"] = len(extract.malformed_lines)
+    accepted, failed = fetch_all(
+        con,
+        f"SELECT count(*) FILTER (WHERE _broken = ''), count(*) FILTER (WHERE _broken <> '') "
+        f"FROM checked_{contract.name}",
+    )[0]
+    return FileReport(
+        source=contract.name,
+        file=extract.path.name,
+        file_format=extract.file_format,
+        sha256=extract.sha256,
+        rows_in=extract.rows_in,
+        accepted=int(accepted),
+        quarantined=int(failed) + len(extract.malformed_lines),
+        rule_counts=rule_counts,
+        ignored_columns=list(extract.ignored_columns),
+    )
+
+
+def _warnings(extracts: dict[str, RawExtract], reports: list[FileReport]) -> list[str]:
+    warnings = []
+    for report in reports:
+        if report.accepted == 0:
+            warnings.append(f"{report.file}: no rows were accepted.")
+    for extract in extracts.values():
+        if extract.personal_columns_ignored:
+            warnings.append(
+                f"{extract.path.name} carries column(s) that look like personal data "
+                f"({', '.join(extract.personal_columns_ignored)}); they were not loaded. "
+                "Consider removing them from the export."
+            )
+    return warnings
+
+
+def _quarantine_select(contract: Contract, key: PseudonymKey) -> str:
+    """Quarantined rows with their raw values; the UPN is pseudonymised even here."""
+    fields = []
+    for column in contract.columns:
+        value = f"{column.name}__raw"
+        if column.pupil_identifier:
+            value = f"CASE WHEN {value} IS NOT NULL THEN {key.sql(value)} END"
+        fields.append(f"'{column.warehouse_name}': {value}")
+    return (
+        f"SELECT '{contract.name}' AS source, _row AS row_number, CAST(NULL AS BIGINT) AS line, "
+        f"_broken AS rules, CAST(to_json({{{', '.join(fields)}}}) AS VARCHAR) AS row_values "
+        f"FROM checked_{contract.name} WHERE _broken <> ''"
+    )
+
+
+def _malformed_select(contract: Contract, extract: RawExtract) -> str | None:
+    if not extract.malformed_lines:
+        return None
+    values = ", ".join(f"({line})" for line, _ in extract.malformed_lines)
+    return (
+        f"SELECT '{contract.name}' AS source, CAST(NULL AS BIGINT) AS row_number, "
+        f"CAST(line AS BIGINT) AS line, '{contract.name}.malformed_line' AS rules, "
+        f"CAST(NULL AS VARCHAR) AS row_values FROM (VALUES {values}) v(line)"
+    )
+
+
+def _quarantine_union(
+    contracts: list[Contract], extracts: dict[str, RawExtract], key: PseudonymKey
+) -> str:
+    selects = []
+    for contract in contracts:
+        selects.append(_quarantine_select(contract, key))
+        malformed = _malformed_select(contract, extracts[contract.name])
+        if malformed:
+            selects.append(malformed)
+    return " UNION ALL ".join(selects)
+
+
+def _write_quarantine_csvs(
+    con: duckdb.DuckDBPyConnection,
+    contracts: list[Contract],
+    extracts: dict[str, RawExtract],
+    key: PseudonymKey,
+    directory: Path,
+) -> None:
+    directory.mkdir(parents=True)
+    for contract in contracts:
+        selects = [_quarantine_select(contract, key)]
+        malformed = _malformed_select(contract, extracts[contract.name])
+        if malformed:
+            selects.append(malformed)
+        query = " UNION ALL ".join(selects)
+        if not fetch_scalar(con, f"SELECT count(*) FROM ({query})", key.params_for(query)):
+            continue
+        target = str(directory / f"{contract.name}.csv").replace("'", "''")
+        con.execute(
+            f"COPY ({query} ORDER BY coalesce(row_number, line)) TO '{target}' (HEADER, DELIMITER ',')",
+            key.params_for(query),
+        ).fetchall()
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    contracts: list[Contract],
+    extracts: dict[str, RawExtract],
+    key: PseudonymKey,
+    report: IngestReport,
+    fingerprint: str,
+) -> None:
+    params = key.sql_params()
+    con.execute("BEGIN TRANSACTION").fetchall()
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE pupil_map AS "
+            f"SELECT pupil_id, {key.sql('pupil_id')} AS pupil_pseudonym "
+            "FROM checked_pupils WHERE _broken = ''",
+            params,
+        ).fetchall()
+        for contract in contracts:
+            _replace_table(con, contract)
+        con.execute(
+            "CREATE OR REPLACE TABLE quarantine AS "
+            f"SELECT * FROM ({_quarantine_union(contracts, extracts, key)}) "
+            "ORDER BY source, coalesce(row_number, line)",
+            params,
+        ).fetchall()
+        _write_reference_tables(con)
+        _record_run(con, report, fingerprint)
+        con.execute("COMMIT").fetchall()
+    except BaseException:
+        con.execute("ROLLBACK").fetchall()
+        raise
+
+
+def _replace_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    columns, join = [], ""
+    for column in contract.columns:
+        if column.pupil_identifier:
+            columns.append("m.pupil_pseudonym")
+            join = "JOIN pupil_map m ON m.pupil_id = t.pupil_id"
+        else:
+            columns.append(f"t.{column.name} AS {column.warehouse_name}")
+    con.execute(
+        f"CREATE OR REPLACE TABLE main.{contract.name} AS SELECT {', '.join(columns)} "
+        f"FROM checked_{contract.name} t {join} WHERE t._broken = '' ORDER BY t._row"
+    ).fetchall()
+
+
+def _write_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+    rows = [
+        (name, code, meaning)
+        for name, code_list in CODE_LISTS.items()
+        for code, meaning in code_list.codes.items()
+    ]
+    con.execute(
+        "CREATE OR REPLACE TABLE ref_codes (code_list VARCHAR, code VARCHAR, meaning VARCHAR)"
+    ).fetchall()
+    con.executemany("INSERT INTO ref_codes VALUES (?, ?, ?)", rows)
+    con.execute(
+        "CREATE OR REPLACE TABLE ref_attendance_codes "
+        "(code VARCHAR, category VARCHAR, counts_as_possible BOOLEAN)"
+    ).fetchall()
+    con.executemany(
+        "INSERT INTO ref_attendance_codes VALUES (?, ?, ?)",
+        [
+            (code, category, possible)
+            for code, (category, possible) in ATTENDANCE_CATEGORIES.items()
+        ],
+    )
+
+
+def _record_run(con: duckdb.DuckDBPyConnection, report: IngestReport, fingerprint: str) -> None:
+    import json
+
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS ingest_runs (run_id VARCHAR PRIMARY KEY, fingerprint VARCHAR, "
+        "source_dir VARCHAR, extract_date DATE, started_at TIMESTAMP, finished_at TIMESTAMP, "
+        "rows_in BIGINT, accepted BIGINT, quarantined BIGINT)"
+    ).fetchall()
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS ingest_files (run_id VARCHAR, position INTEGER, source VARCHAR, "
+        "file VARCHAR, file_format VARCHAR, sha256 VARCHAR, rows_in BIGINT, accepted BIGINT, "
+        "quarantined BIGINT, rule_counts VARCHAR)"
+    ).fetchall()
+    con.execute(
+        "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, ?, ?, ?)",
+        [
+            report.run_id,
+            fingerprint,
+            report.source_dir,
+            report.extract_date,
+            report.started_at.replace("+00:00", ""),
+            report.rows_in,
+            report.accepted,
+            report.quarantined,
+        ],
+    ).fetchall()
+    con.executemany(
+        "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                report.run_id,
+                position,
+                f.source,
+                f.file,
+                f.file_format,
+                f.sha256,
+                f.rows_in,
+                f.accepted,
+                f.quarantined,
+                json.dumps(f.rule_counts),
+            ]
+            for position, f in enumerate(report.files)
+        ],
+    )
+
+
+def _write_reid_map(con: duckdb.DuckDBPyConnection, key: PseudonymKey, path: Path) -> None:
+    """The LA's own UPN-to-pseudonym map, written outside the warehouse."""
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise InputDataError(f"--reid-map must end in .csv or .parquet, got {path.name}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target = str(path).replace("'", "''")
+    options = "(FORMAT parquet)" if path.suffix.lower() == ".parquet" else "(HEADER, DELIMITER ',')"
+    con.execute(
+        f"COPY (SELECT pupil_id AS upn, pupil_pseudonym FROM pupil_map ORDER BY pupil_pseudonym) "
+        f"TO '{target}' {options}"
+    ).fetchall()

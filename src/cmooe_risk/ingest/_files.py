@@ -1,0 +1,196 @@
+"""Finding the extract files and reading them, as raw text, into DuckDB.
+
+Reading everything as text first means that a bad value becomes a quarantined
+row with a named rule instead of a reader error, and that CSV and Parquet go
+through exactly the same checks.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from cmooe_risk.contracts import Contract
+from cmooe_risk.errors import ContractError, InputDataError
+from cmooe_risk.warehouse import fetch_all, fetch_scalar
+
+__all__ = ["RawExtract", "locate_extracts", "read_raw"]
+
+_FORMATS = ("parquet", "csv")
+#: Headers that suggest personal data an extract should not carry; never loaded, and named.
+_PERSONAL_HINTS = ("name", "forename", "surname", "birth", "dob", "address", "postcode")
+
+
+@dataclass(frozen=True)
+class RawExtract:
+    """One extract read into a temporary table of text columns."""
+
+    source: str
+    path: Path
+    file_format: str
+    sha256: str
+    table: str
+    rows_read: int
+    #: Lines the CSV reader could not split into the header's columns, or not decode.
+    malformed_lines: tuple[tuple[int, str], ...]
+    present_columns: frozenset[str]
+    ignored_columns: tuple[str, ...]
+
+    @property
+    def rows_in(self) -> int:
+        return self.rows_read + len(self.malformed_lines)
+
+    @property
+    def personal_columns_ignored(self) -> tuple[str, ...]:
+        return tuple(
+            name for name in self.ignored_columns if any(hint in name for hint in _PERSONAL_HINTS)
+        )
+
+
+def locate_extracts(source_dir: Path, contracts: list[Contract]) -> dict[str, tuple[Path, str]]:
+    """Map each source to its file; every source is required and must be unambiguous."""
+    if not source_dir.exists():
+        raise InputDataError(f"The source directory {source_dir} does not exist.")
+    if not source_dir.is_dir():
+        raise InputDataError(f"{source_dir} is not a directory of extract files.")
+    by_lower_name = {path.name.lower(): path for path in source_dir.iterdir() if path.is_file()}
+    found: dict[str, tuple[Path, str]] = {}
+    missing: list[str] = []
+    for contract in contracts:
+        candidates = [
+            (by_lower_name[f"{contract.name}.{fmt}"], fmt)
+            for fmt in _FORMATS
+            if f"{contract.name}.{fmt}" in by_lower_name
+        ]
+        if not candidates:
+            missing.append(f"{contract.name}.csv (or .parquet)")
+        elif len(candidates) > 1:
+            raise InputDataError(
+                f"Both {contract.name}.parquet and {contract.name}.csv are in {source_dir}; "
+                "keep only the extract you mean to load."
+            )
+        else:
+            found[contract.name] = candidates[0]
+    if missing:
+        raise InputDataError(
+            f"Missing required extract file(s) in {source_dir}: {', '.join(missing)}. "
+            "Nothing was loaded."
+        )
+    return found
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def read_raw(
+    con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, fmt: str
+) -> RawExtract:
+    """Read one extract into ``raw_<source>`` (all text, plus ``_row``) and check its header."""
+    table = f"raw_{contract.name}"
+    rejects = f"rejects_{contract.name}"
+    scan = f"rejects_scan_{contract.name}"
+    if fmt == "csv":
+        reader = (
+            f"read_csv('{_sql_path(path)}', all_varchar = true, header = true, delim = ',', "
+            "quote = '\"', escape = '\"', auto_detect = false, null_padding = false, "
+            f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scan}', "
+            "columns = {columns})"
+        )
+    else:
+        reader = f"read_parquet('{_sql_path(path)}')"
+    header = _header(con, path, fmt)
+    normalised = [name.strip().lstrip("\ufeff").strip().lower() for name in header]
+    duplicated = sorted({name for name in normalised if normalised.count(name) > 1})
+    if duplicated:
+        raise ContractError(
+            f"{path.name}: column(s) {', '.join(duplicated)} appear more than once."
+        )
+    present = frozenset(normalised)
+    missing = [c.name for c in contract.columns if c.name not in present and not c.nullable]
+    if missing:
+        raise ContractError(
+            f"{path.name} is missing required column(s): {', '.join(missing)}. "
+            f"Expected columns: {', '.join(contract.column_names)}. Nothing was loaded."
+        )
+    known = {column.name for column in contract.columns}
+    if fmt == "csv":
+        column_spec = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+        reader = reader.replace("{columns}", column_spec)
+        selected = ", ".join(
+            f'"c{i}" AS "{name}"' for i, name in enumerate(normalised) if name in known
+        )
+    else:
+        selected = ", ".join(
+            f'CAST("{original}" AS VARCHAR) AS "{name}"'
+            for original, name in zip(header, normalised, strict=True)
+            if name in known
+        )
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS "
+            f"SELECT row_number() OVER () AS _row, {selected} FROM {reader}"
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise InputDataError(f"Cannot read {path.name}: {_first_line(exc)}") from exc
+    malformed: list[tuple[int, str]] = []
+    if fmt == "csv":
+        malformed = [
+            (int(line), f"{contract.name}.malformed_line")
+            for (line,) in fetch_all(con, f"SELECT DISTINCT line FROM {rejects} ORDER BY line")
+        ]
+    return RawExtract(
+        source=contract.name,
+        path=path,
+        file_format=fmt,
+        sha256=_sha256(path),
+        table=table,
+        rows_read=int(fetch_scalar(con, f"SELECT count(*) FROM {table}")),
+        malformed_lines=tuple(malformed),
+        present_columns=present,
+        ignored_columns=tuple(name for name in normalised if name not in known),
+    )
+
+
+def _header(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
+    if fmt == "parquet":
+        try:
+            return [
+                row[0]
+                for row in fetch_all(
+                    con, f"DESCRIBE SELECT * FROM read_parquet('{_sql_path(path)}')"
+                )
+            ]
+        except duckdb.Error as exc:
+            raise InputDataError(f"Cannot read {path.name} as Parquet: {_first_line(exc)}") from exc
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline()
+        text = first.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise InputDataError(
+            f"Cannot read the header of {path.name}: it is not UTF-8 text. Export it as "
+            "CSV UTF-8 and try again."
+        ) from exc
+    except OSError as exc:
+        raise InputDataError(f"Cannot read {path.name}: {exc.strerror}.") from exc
+    if not text.strip():
+        raise ContractError(f"{path.name} is empty: it has no header row.")
+
+    return next(csv.reader([text]))
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,66 @@
+"""The DuckDB warehouse: one file in the workspace, opened through one function.
+
+DuckDB 2.0 streams results: an unfinished result owns its connection. Helpers
+here always drain what they run, so callers never trip over that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from cmooe_risk.errors import StateError
+
+__all__ = ["connect", "fetch_all", "fetch_scalar", "table_exists"]
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+@contextmanager
+def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, with a clear error when another process holds it."""
+    if read_only and not path.exists():
+        raise StateError(
+            f"No warehouse at {path}. Load one first with `cmooe-risk ingest SOURCE_DIR`."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StateError(
+                f"The warehouse {path} is in use by another process. Wait for it to finish "
+                "and run the command again."
+            ) from exc
+        raise StateError(f"Cannot open the warehouse {path}: {exc}") from exc
+    try:
+        # Spill to the workspace rather than /tmp: large ingests can exceed memory.
+        spill = path.parent / ".cmooe" / "duckdb-tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = '{spill}'").fetchall()
+        yield con
+    finally:
+        con.close()
+
+
+def fetch_all(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[tuple]:
+    return con.execute(sql, params).fetchall()
+
+
+def fetch_scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
+    rows = fetch_all(con, sql, params)
+    return rows[0][0] if rows else None
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        fetch_scalar(
+            con,
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+            [name],
+        )
+    )
