@@ -61,7 +61,7 @@ w(
     [p[:8] for p in pupils],
 )
 enrol = [[p[0], p[8], "01/09/2025", "", "C", "", ""] for p in pupils]
-enrol[7] = [upn(8), 100003, "01/09/2025", "13/10/2025", "C", "PERMANENT_EXCLUSION", ""]
+enrol[7] = [upn(8), 100003, "01/09/2025", "13/10/2025", "C", "PERMANENT_EXCLUSION", 100004]
 enrol.append([upn(8), 100004, "14/10/2025", "", "C", "", ""])
 w(
     "enrolments",

@@ -8,6 +8,7 @@ transaction, so a load publishes completely or not at all.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import uuid
@@ -69,6 +70,8 @@ def ingest(
         For whole-file problems. The warehouse is then left exactly as it was.
     """
     extract_date = extract_date or date.today()
+    if reid_map is not None and reid_map.suffix.lower() not in (".csv", ".parquet"):
+        raise InputDataError(f"--reid-map must end in .csv or .parquet, got {reid_map.name}.")
     started = datetime.now(UTC)
     key = load_key(workspace)  # before reading anything: no key, no work
     contracts = list(CONTRACTS.values())
@@ -97,6 +100,14 @@ def ingest(
             if not report.balanced:  # a bug, not a user error: never publish it
                 raise AssertionError(f"row accounting does not balance for {report.file}")
 
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE pupil_map AS "
+            f"SELECT pupil_id, {key.sql('pupil_id')} AS pupil_pseudonym "
+            "FROM checked_pupils WHERE _broken = ''",
+            key.sql_params(),
+        ).fetchall()
+        if reid_map is not None:
+            _write_reid_map(con, reid_map)
         staging = workspace.root / "ingest" / f".{run_id}.partial"
         final_dir = workspace.root / "ingest" / run_id
         staging.mkdir(parents=True)
@@ -121,8 +132,6 @@ def ingest(
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        if reid_map is not None:
-            _write_reid_map(con, key, reid_map)
     return report
 
 
@@ -159,8 +168,6 @@ def _report_of_last_load(
         "FROM ingest_files WHERE run_id = ? ORDER BY position",
         [run[0]],
     )
-    import json
-
     files = [FileReport(*row[:7], rule_counts=json.loads(row[7]) if row[7] else {}) for row in rows]
     return IngestReport(
         run_id=run[0],
@@ -378,12 +385,6 @@ def _load(
     params = key.sql_params()
     con.execute("BEGIN TRANSACTION").fetchall()
     try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE pupil_map AS "
-            f"SELECT pupil_id, {key.sql('pupil_id')} AS pupil_pseudonym "
-            "FROM checked_pupils WHERE _broken = ''",
-            params,
-        ).fetchall()
         for contract in contracts:
             _replace_table(con, contract)
         con.execute(
@@ -438,8 +439,6 @@ def _write_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _record_run(con: duckdb.DuckDBPyConnection, report: IngestReport, fingerprint: str) -> None:
-    import json
-
     con.execute(
         "CREATE TABLE IF NOT EXISTS ingest_runs (run_id VARCHAR PRIMARY KEY, fingerprint VARCHAR, "
         "source_dir VARCHAR, extract_date DATE, started_at TIMESTAMP, finished_at TIMESTAMP, "
@@ -483,11 +482,14 @@ def _record_run(con: duckdb.DuckDBPyConnection, report: IngestReport, fingerprin
     )
 
 
-def _write_reid_map(con: duckdb.DuckDBPyConnection, key: PseudonymKey, path: Path) -> None:
+def _write_reid_map(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """The LA's own UPN-to-pseudonym map, written outside the warehouse."""
-    if path.suffix.lower() not in (".csv", ".parquet"):
-        raise InputDataError(f"--reid-map must end in .csv or .parquet, got {path.name}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputDataError(
+            f"Cannot create the folder for --reid-map {path}: {exc.strerror}."
+        ) from exc
     target = str(path).replace("'", "''")
     options = "(FORMAT parquet)" if path.suffix.lower() == ".parquet" else "(HEADER, DELIMITER ',')"
     con.execute(

@@ -1,0 +1,133 @@
+"""The CLI as a user meets it: help everywhere, exit codes, and no tracebacks for user errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.conftest import TEST_KEY, read_rows, write_rows
+from typer.testing import CliRunner
+
+from cmooe_risk.cli import app
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "CMOOE_PSEUDONYM_KEY": TEST_KEY, "COLUMNS": "200", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "cmooe_risk", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _command_paths() -> list[list[str]]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    paths = [[]]
+    for name, command in group.commands.items():
+        paths.append([name])
+        for sub in getattr(command, "commands", {}):
+            paths.append([name, sub])
+    return paths
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "root")
+def test_help_works_on_every_command(path: list[str]) -> None:
+    result = CliRunner().invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run(["--version"], tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("cmooe-risk ")
+
+
+def test_ingest_success_prints_the_accounting_table(tmp_path: Path, mini_la: Path) -> None:
+    result = run(
+        ["--workspace", "ws", "ingest", str(mini_la), "--extract-date", "2026-01-31"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "attendance_marks.csv" in result.stdout
+    assert "Report and quarantine files" in result.stdout
+
+
+def test_missing_column_exits_4_with_one_paragraph_and_no_traceback(
+    tmp_path: Path, mini_la: Path
+) -> None:
+    header, rows = read_rows(mini_la / "schools.csv")
+    header.remove("locality")
+    write_rows(
+        mini_la / "schools.csv",
+        header,
+        [{k: v for k, v in r.items() if k != "locality"} for r in rows],
+    )
+    result = run(["-w", "ws", "ingest", str(mini_la)], tmp_path)
+    assert result.returncode == 4
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "schools.csv" in result.stderr
+    assert "locality" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "setup", "code", "needle"),
+    [
+        (["-w", "ws", "ingest", "no-such-dir"], None, 4, "does not exist"),
+        (["-w", "ws", "ingest", "x", "--extract-date", "31-31-2024"], None, 3, "--extract-date"),
+        (["-w", "ws", "ingest", "x", "--no-such-flag"], None, 2, "No such option"),
+        (["-w", "ws", "ingest", "."], "config", 3, "unknown key 'colour'"),
+        (["-w", "ws", "ingest", "."], "nokey", 3, "No pseudonymisation key"),
+    ],
+)
+def test_user_errors_have_documented_exit_codes(
+    tmp_path: Path, args: list[str], setup: str | None, code: int, needle: str
+) -> None:
+    env = {}
+    if setup == "config":
+        (tmp_path / "ws").mkdir()
+        (tmp_path / "ws" / "cmooe-risk.yaml").write_text("colour: blue\n")
+    if setup == "nokey":
+        env["CMOOE_PSEUDONYM_KEY"] = ""
+    result = run(args, tmp_path, **env)
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_keygen_refuses_to_overwrite(tmp_path: Path) -> None:
+    first = run(["-w", "ws", "keygen"], tmp_path)
+    assert first.returncode == 0
+    key_file = tmp_path / "ws" / ".cmooe" / "pseudonym.key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    second = run(["-w", "ws", "keygen"], tmp_path)
+    assert second.returncode == 3
+    assert "refusing to overwrite" in second.stderr
+
+
+def test_verbose_shows_the_cause(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "schools.parquet").write_bytes(b"not parquet")
+    for name in (
+        "pupils",
+        "enrolments",
+        "fsm_episodes",
+        "attendance_marks",
+        "exclusions",
+        "send_episodes",
+        "social_care_episodes",
+        "register_events",
+    ):
+        (tmp_path / "x" / f"{name}.csv").write_text("a\n")
+    result = run(["-w", "ws", "--verbose", "ingest", "x"], tmp_path)
+    assert result.returncode == 4
+    assert "Caused by" in result.stderr
+    assert "Traceback" not in result.stderr
