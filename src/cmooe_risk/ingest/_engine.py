@@ -23,7 +23,7 @@ from cmooe_risk.contracts import ATTENDANCE_CATEGORIES, CODE_LISTS, CONTRACTS, C
 from cmooe_risk.errors import ContractError, InputDataError
 from cmooe_risk.ingest._files import RawExtract, locate_extracts, read_raw
 from cmooe_risk.ingest._report import FileReport, IngestReport
-from cmooe_risk.ingest._sql import broken_rules_sql, typed_select_sql
+from cmooe_risk.ingest._sql import broken_rules_sql, is_native, typed_select_sql
 from cmooe_risk.pseudonym import PseudonymKey, load_key
 from cmooe_risk.warehouse import connect, fetch_all, fetch_scalar, table_exists
 
@@ -103,7 +103,7 @@ def ingest(
         con.execute(
             "CREATE OR REPLACE TEMP TABLE pupil_map AS "
             f"SELECT pupil_id, {key.sql('pupil_id')} AS pupil_pseudonym "
-            "FROM checked_pupils WHERE _broken = ''",
+            f"FROM {_still_valid('pupils')} p",
             key.sql_params(),
         ).fetchall()
         if reid_map is not None:
@@ -187,23 +187,40 @@ def _report_of_last_load(
 def _check_rows(
     con: duckdb.DuckDBPyConnection, contract: Contract, extract: RawExtract, extract_date: date
 ) -> None:
-    """Type every column, reject the file if a column is of the wrong type, apply row rules."""
-    typed = typed_select_sql(contract, extract.table, set(extract.present_columns))
+    """Type every column, reject the file if a column is of the wrong type, apply row rules.
+
+    ``checked_<source>`` is a view: each later check re-reads only what it needs, so
+    memory stays flat however large the extract. Later stages record what they find
+    in the small table ``verdicts_<source>`` (row, rule) instead of rewriting rows.
+    """
+    name = contract.name
+    typed = typed_select_sql(
+        contract, extract.table, set(extract.present_columns), extract.source_types
+    )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE checked_{contract.name} AS "
+        f"CREATE OR REPLACE TEMP VIEW checked_{name} AS "
         f"SELECT *, {broken_rules_sql(contract, extract_date)} AS _broken FROM ({typed})"
     ).fetchall()
-    typed_columns = [c for c in contract.columns if c.dtype != "text"]
-    if not typed_columns:
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE verdicts_{name} (_row BIGINT, rule VARCHAR)"
+    ).fetchall()
+    parsed = [
+        c
+        for c in contract.columns
+        if c.dtype != "text"
+        and c.name in extract.present_columns
+        and not is_native(c, extract.source_types.get(c.name))
+    ]
+    if not parsed:
         return
     aggregates = ", ".join(
         f"count({c.name}__raw), count(CASE WHEN {c.name}__raw IS NOT NULL AND {c.name} IS NULL "
         f"THEN 1 END), any_value(CASE WHEN {c.name}__raw IS NOT NULL AND {c.name} IS NULL "
         f"THEN {c.name}__raw END)"
-        for c in typed_columns
+        for c in parsed
     )
-    counts = fetch_all(con, f"SELECT {aggregates} FROM checked_{contract.name}")[0]
-    for index, column in enumerate(typed_columns):
+    counts = fetch_all(con, f"SELECT {aggregates} FROM checked_{name}")[0]
+    for index, column in enumerate(parsed):
         non_empty, unreadable, example = counts[3 * index : 3 * index + 3]
         if non_empty and unreadable > WRONG_TYPE_SHARE * non_empty:
             raise ContractError(
@@ -213,86 +230,92 @@ def _check_rows(
             )
 
 
+def _still_valid(name: str) -> str:
+    """Rows that passed the row rules and every cross-check recorded so far."""
+    return (
+        f"(SELECT * FROM checked_{name} c WHERE c._broken = '' AND NOT EXISTS "
+        f"(SELECT 1 FROM verdicts_{name} v WHERE v._row = c._row))"
+    )
+
+
 def _check_against_others(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """Duplicate, overlap and reference rules, in that order, among rows still valid."""
     name = contract.name
-    table = f"checked_{name}"
     key = ", ".join(contract.key)
-    _mark(
-        con,
-        table,
-        f"row_number() OVER (PARTITION BY _broken = '', {key} ORDER BY _row) > 1",
-        f"{name}.duplicate",
-    )
+    # Hash first, so that only rows whose key hash repeats are ranked; ranking every
+    # row of a large extract would sort it all.
+    con.execute(
+        f"INSERT INTO verdicts_{name} "
+        f"WITH valid AS (SELECT _row, {key}, hash({key}) AS _h FROM {_still_valid(name)}), "
+        f"repeated AS (SELECT _h FROM valid GROUP BY _h HAVING count(*) > 1) "
+        f"SELECT _row, '{name}.duplicate' FROM (SELECT _row, row_number() OVER "
+        f"(PARTITION BY {key} ORDER BY _row) AS _n FROM valid WHERE _h IN (SELECT _h FROM repeated)) "
+        f"WHERE _n > 1"
+    ).fetchall()
     if contract.overlap is not None:
         partition, start, end = contract.overlap
-        previous_end = (
-            f"max(coalesce({end}, DATE '9999-12-31')) OVER (PARTITION BY _broken = '', "
-            f"{', '.join(partition)} ORDER BY {start}, _row "
-            "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
-        )
         # Touching episodes (one starts the day the previous ends) are allowed.
-        _mark(con, table, f"coalesce({previous_end} > {start}, false)", f"{name}.overlap")
-    joins, checks = [], []
-    for index, column in enumerate(c for c in contract.columns if c.references):
-        target = column.references
-        target_key = "pupil_id" if target == "pupils" else "urn"
-        alias = f"ref{index}"
-        joins.append(
-            f"LEFT JOIN (SELECT DISTINCT {target_key} AS k FROM checked_{target} "
-            f"WHERE _broken = '') {alias} ON {alias}.k = t.{column.name}"
-        )
-        checks.append(
-            f"CASE WHEN t.{column.name} IS NOT NULL AND {alias}.k IS NULL "
-            f"THEN '{name}.{column.name}.unknown_{target[:-1]}' END"
-        )
-    if checks:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _next AS SELECT t.* REPLACE ("
-            f"CASE WHEN t._broken = '' THEN concat_ws(';', {', '.join(checks)}) "
-            f"ELSE t._broken END AS _broken) FROM {table} t {' '.join(joins)}"
+            f"INSERT INTO verdicts_{name} SELECT _row, '{name}.overlap' FROM ("
+            f"SELECT _row, {start}, max(coalesce({end}, DATE '9999-12-31')) OVER ("
+            f"PARTITION BY {', '.join(partition)} ORDER BY {start}, _row "
+            f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS _previous_end "
+            f"FROM {_still_valid(name)}) WHERE _previous_end > {start}"
         ).fetchall()
-        _swap(con, table)
+    references = [
+        f"SELECT _row, '{name}.{column.name}.unknown_{column.references[:-1]}' "
+        f"FROM {_still_valid(name)} r WHERE r.{column.name} IS NOT NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM accepted_{column.references} a WHERE a.k = r.{column.name})"
+        for column in contract.columns
+        if column.references
+    ]
+    if references:
+        con.execute(f"INSERT INTO verdicts_{name} {' UNION ALL '.join(references)}").fetchall()
+    if name in ("pupils", "schools"):
+        key_column = "pupil_id" if name == "pupils" else "urn"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE accepted_{name} AS "
+            f"SELECT DISTINCT {key_column} AS k FROM {_still_valid(name)}"
+        ).fetchall()
 
 
-def _mark(con: duckdb.DuckDBPyConnection, table: str, condition: str, rule: str) -> None:
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _next AS SELECT * REPLACE ("
-        f"CASE WHEN _broken = '' AND ({condition}) THEN '{rule}' ELSE _broken END AS _broken) "
-        f"FROM {table}"
-    ).fetchall()
-    _swap(con, table)
-
-
-def _swap(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    con.execute(f"DROP TABLE {table}").fetchall()
-    con.execute(f"ALTER TABLE _next RENAME TO {table}").fetchall()
+def _quarantined_rows(name: str) -> str:
+    """Every quarantined row of a source with all the rules it broke."""
+    return (
+        f"(SELECT c.*, CASE WHEN c._broken <> '' THEN c._broken ELSE v.rules END AS _rules "
+        f"FROM checked_{name} c LEFT JOIN (SELECT _row, string_agg(rule, ';' ORDER BY rule) "
+        f"AS rules FROM verdicts_{name} GROUP BY _row) v ON v._row = c._row "
+        f"WHERE c._broken <> '' OR v._row IS NOT NULL)"
+    )
 
 
 def _file_report(
     con: duckdb.DuckDBPyConnection, extract: RawExtract, contract: Contract
 ) -> FileReport:
+    name = contract.name
+    failed_row_rules, passed_row_rules = fetch_all(
+        con,
+        f"SELECT count(*) FILTER (WHERE _broken <> ''), count(*) FILTER (WHERE _broken = '') "
+        f"FROM checked_{name}",
+    )[0]
     rows = fetch_all(
         con,
         f"SELECT rule, count(*) FROM (SELECT unnest(string_split(_broken, ';')) AS rule "
-        f"FROM checked_{contract.name} WHERE _broken <> '') GROUP BY rule ORDER BY rule",
+        f"FROM checked_{name} WHERE _broken <> '' UNION ALL SELECT rule FROM verdicts_{name}) "
+        "GROUP BY rule ORDER BY rule",
     )
+    failed_cross_checks = fetch_scalar(con, f"SELECT count(DISTINCT _row) FROM verdicts_{name}")
     rule_counts = {rule: int(count) for rule, count in rows}
     if extract.malformed_lines:
-        rule_counts[f"{contract.name}.malformed_line"] = len(extract.malformed_lines)
-    accepted, failed = fetch_all(
-        con,
-        f"SELECT count(*) FILTER (WHERE _broken = ''), count(*) FILTER (WHERE _broken <> '') "
-        f"FROM checked_{contract.name}",
-    )[0]
+        rule_counts[f"{name}.malformed_line"] = len(extract.malformed_lines)
     return FileReport(
-        source=contract.name,
+        source=name,
         file=extract.path.name,
         file_format=extract.file_format,
         sha256=extract.sha256,
         rows_in=extract.rows_in,
-        accepted=int(accepted),
-        quarantined=int(failed) + len(extract.malformed_lines),
+        accepted=int(passed_row_rules) - int(failed_cross_checks),
+        quarantined=int(failed_row_rules) + int(failed_cross_checks) + len(extract.malformed_lines),
         rule_counts=rule_counts,
         ignored_columns=list(extract.ignored_columns),
     )
@@ -323,8 +346,8 @@ def _quarantine_select(contract: Contract, key: PseudonymKey) -> str:
         fields.append(f"'{column.warehouse_name}': {value}")
     return (
         f"SELECT '{contract.name}' AS source, _row AS row_number, CAST(NULL AS BIGINT) AS line, "
-        f"_broken AS rules, CAST(to_json({{{', '.join(fields)}}}) AS VARCHAR) AS row_values "
-        f"FROM checked_{contract.name} WHERE _broken <> ''"
+        f"_rules AS rules, CAST(to_json({{{', '.join(fields)}}}) AS VARCHAR) AS row_values "
+        f"FROM {_quarantined_rows(contract.name)}"
     )
 
 
@@ -411,7 +434,7 @@ def _replace_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
             columns.append(f"t.{column.name} AS {column.warehouse_name}")
     con.execute(
         f"CREATE OR REPLACE TABLE main.{contract.name} AS SELECT {', '.join(columns)} "
-        f"FROM checked_{contract.name} t {join} WHERE t._broken = '' ORDER BY t._row"
+        f"FROM {_still_valid(contract.name)} t {join} ORDER BY t._row"
     ).fetchall()
 
 

@@ -39,6 +39,8 @@ class RawExtract:
     malformed_lines: tuple[tuple[int, str], ...]
     present_columns: frozenset[str]
     ignored_columns: tuple[str, ...]
+    #: DuckDB type of each contract column as stored in a Parquet file; {} for CSV.
+    source_types: dict[str, str]
 
     @property
     def rows_in(self) -> int:
@@ -102,6 +104,7 @@ def read_raw(
     table = f"raw_{contract.name}"
     rejects = f"rejects_{contract.name}"
     scan = f"rejects_scan_{contract.name}"
+    reader = ""
     if fmt == "csv":
         reader = (
             f"read_csv('{_sql_path(path)}', all_varchar = true, header = true, delim = ',', "
@@ -109,8 +112,6 @@ def read_raw(
             f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scan}', "
             "columns = {columns})"
         )
-    else:
-        reader = f"read_parquet('{_sql_path(path)}')"
     header = _header(con, path, fmt)
     normalised = [name.strip().lstrip("\ufeff").strip().lower() for name in header]
     duplicated = sorted({name for name in normalised if normalised.count(name) > 1})
@@ -126,23 +127,39 @@ def read_raw(
             f"Expected columns: {', '.join(contract.column_names)}. Nothing was loaded."
         )
     known = {column.name for column in contract.columns}
+    source_types: dict[str, str] = {}
     if fmt == "csv":
         column_spec = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
-        reader = reader.replace("{columns}", column_spec)
         selected = ", ".join(
             f'"c{i}" AS "{name}"' for i, name in enumerate(normalised) if name in known
         )
+        # CSV is read once and kept: re-reading text is slow, and the reader's rejects
+        # (malformed lines) must be collected exactly once.
+        statement = (
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS _row, "
+            f"{selected} FROM {reader.replace('{columns}', column_spec)}"
+        )
     else:
+        types = dict(_parquet_types(con, path))
         selected = ", ".join(
-            f'CAST("{original}" AS VARCHAR) AS "{name}"'
+            f'"{original}" AS "{name}"'
             for original, name in zip(header, normalised, strict=True)
             if name in known
         )
+        source_types = {
+            name: types[original]
+            for original, name in zip(header, normalised, strict=True)
+            if name in known
+        }
+        # Parquet is columnar and typed: a view re-reads only the columns each check
+        # needs, instead of copying a hundred million rows into memory.
+        statement = (
+            f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT file_row_number + 1 AS _row, "
+            f"{selected} FROM read_parquet('{_sql_path(path)}', file_row_number = true)"
+        )
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "
-            f"SELECT row_number() OVER () AS _row, {selected} FROM {reader}"
-        ).fetchall()
+        con.execute(statement).fetchall()
+        rows_read = int(fetch_scalar(con, f"SELECT count(*) FROM {table}"))
     except duckdb.Error as exc:
         raise InputDataError(f"Cannot read {path.name}: {_first_line(exc)}") from exc
     malformed: list[tuple[int, str]] = []
@@ -157,11 +174,19 @@ def read_raw(
         file_format=fmt,
         sha256=_sha256(path),
         table=table,
-        rows_read=int(fetch_scalar(con, f"SELECT count(*) FROM {table}")),
+        rows_read=rows_read,
         malformed_lines=tuple(malformed),
         present_columns=present,
         ignored_columns=tuple(name for name in normalised if name not in known),
+        source_types=source_types,
     )
+
+
+def _parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str]]:
+    return [
+        (row[0], row[1])
+        for row in fetch_all(con, f"DESCRIBE SELECT * FROM read_parquet('{_sql_path(path)}')")
+    ]
 
 
 def _header(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:

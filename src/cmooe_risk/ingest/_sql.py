@@ -11,7 +11,7 @@ from datetime import date
 
 from cmooe_risk.contracts import Column, Contract
 
-__all__ = ["broken_rules_sql", "parse_sql", "typed_select_sql"]
+__all__ = ["broken_rules_sql", "is_native", "parse_sql", "typed_select_sql"]
 
 _INTEGER = r"[+-]?[0-9]+(\.0*)?"
 _UK_DATE = r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
@@ -47,19 +47,50 @@ def parse_sql(column: Column, value: str) -> str:
     raise ValueError(f"unknown dtype {column.dtype!r} for column {column.name!r}")
 
 
-def typed_select_sql(contract: Contract, raw_table: str, present: set[str]) -> str:
+#: Parquet types that already are the contract's type, so need no parsing.
+_NATIVE = {
+    "integer": {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+    },
+    "date": {"DATE"},
+    "timestamp": {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"},
+}
+_CAST_TO = {"integer": "BIGINT", "date": "DATE", "timestamp": "TIMESTAMP"}
+
+
+def is_native(column: Column, source_type: str | None) -> bool:
+    """Whether a Parquet column already has the contract's type (it cannot fail to read)."""
+    return source_type is not None and source_type in _NATIVE.get(column.dtype, set())
+
+
+def typed_select_sql(
+    contract: Contract, raw_table: str, present: set[str], source_types: dict[str, str]
+) -> str:
     """SELECT giving ``_row``, then ``<col>__raw`` (trimmed text) and ``<col>`` (typed).
 
-    Optional columns missing from the file read as NULL throughout.
+    Optional columns missing from the file read as NULL throughout. Parquet columns
+    that already have the contract's type are used as they are.
     """
     parts = ["_row"]
     for column in contract.columns:
-        if column.name in present:
-            raw = f"NULLIF(trim(\"{column.name}\"), '')"
+        quoted = f'"{column.name}"'
+        source_type = source_types.get(column.name)
+        if column.name not in present:
+            raw, typed = "CAST(NULL AS VARCHAR)", None
+        elif is_native(column, source_type):
+            raw, typed = f"CAST({quoted} AS VARCHAR)", f"CAST({quoted} AS {_CAST_TO[column.dtype]})"
         else:
-            raw = "CAST(NULL AS VARCHAR)"
+            source = quoted if source_type in (None, "VARCHAR") else f"CAST({quoted} AS VARCHAR)"
+            raw, typed = f"NULLIF(trim({source}), '')", None
         parts.append(f"{raw} AS {column.name}__raw")
-        parts.append(f"{parse_sql(column, raw)} AS {column.name}")
+        parts.append(f"{typed or parse_sql(column, raw)} AS {column.name}")
     return f"SELECT {', '.join(parts)} FROM {raw_table}"
 
 
