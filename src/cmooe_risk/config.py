@@ -19,6 +19,7 @@ from cmooe_risk.errors import ConfigError
 
 __all__ = [
     "CONFIG_FILENAME",
+    "DuckDBConfig",
     "PseudonymisationConfig",
     "Workspace",
     "WorkspaceConfig",
@@ -69,6 +70,17 @@ class LocalityConfig(_Strict):
         return self.capacities.get(locality, self.default_capacity)
 
 
+class DuckDBConfig(_Strict):
+    """Resources the embedded warehouse may use."""
+
+    memory_limit: str = Field(
+        "4GB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory DuckDB may use before spilling to the workspace's temp directory.",
+    )
+    threads: int | None = Field(None, ge=1, description="Worker threads; default: all cores.")
+
+
 class WorkspaceConfig(_Strict):
     """Contents of ``cmooe-risk.yaml``. Every key is optional."""
 
@@ -81,6 +93,7 @@ class WorkspaceConfig(_Strict):
     queue_database_url: str | None = Field(
         None, description="SQLAlchemy URL of the queue database; default SQLite `queue.sqlite`."
     )
+    duckdb: DuckDBConfig = Field(default_factory=DuckDBConfig)
     localities: LocalityConfig = Field(default_factory=LocalityConfig)
     pseudonymisation: PseudonymisationConfig = Field(default_factory=PseudonymisationConfig)
 

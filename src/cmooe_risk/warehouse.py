@@ -15,14 +15,24 @@ import duckdb
 
 from cmooe_risk.errors import StateError
 
-__all__ = ["connect", "fetch_all", "fetch_scalar", "table_exists"]
+__all__ = ["connect", "connect_workspace", "fetch_all", "fetch_scalar", "table_exists"]
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
 
 @contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse, with a clear error when another process holds it."""
+def connect(
+    path: Path,
+    *,
+    read_only: bool = False,
+    memory_limit: str = "4GB",
+    threads: int | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, with a clear error when another process holds it.
+
+    ``memory_limit`` caps DuckDB's memory; larger operations spill to
+    ``.cmooe/duckdb-tmp`` beside the warehouse instead of taking the machine.
+    """
     if read_only and not path.exists():
         raise StateError(
             f"No warehouse at {path}. Load one first with `cmooe-risk ingest SOURCE_DIR`."
@@ -42,9 +52,23 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         spill = path.parent / ".cmooe" / "duckdb-tmp"
         spill.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = '{spill}'").fetchall()
+        con.execute(f"SET memory_limit = '{memory_limit}'").fetchall()
+        if threads:
+            con.execute(f"SET threads = {int(threads)}").fetchall()
         yield con
     finally:
         con.close()
+
+
+def connect_workspace(workspace, *, read_only: bool = False):
+    """:func:`connect` to a workspace's warehouse with its configured resources."""
+    settings = workspace.config.duckdb
+    return connect(
+        workspace.warehouse_path,
+        read_only=read_only,
+        memory_limit=settings.memory_limit,
+        threads=settings.threads,
+    )
 
 
 def fetch_all(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[tuple]:

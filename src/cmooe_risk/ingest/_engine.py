@@ -25,7 +25,7 @@ from cmooe_risk.ingest._files import RawExtract, locate_extracts, read_raw
 from cmooe_risk.ingest._report import FileReport, IngestReport
 from cmooe_risk.ingest._sql import broken_rules_sql, is_native, typed_select_sql
 from cmooe_risk.pseudonym import PseudonymKey, load_key
-from cmooe_risk.warehouse import connect, fetch_all, fetch_scalar, table_exists
+from cmooe_risk.warehouse import connect_workspace, fetch_all, fetch_scalar, table_exists
 
 __all__ = ["ingest"]
 
@@ -78,7 +78,7 @@ def ingest(
     files = locate_extracts(source_dir, contracts)
     run_id = started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
-    with connect(workspace.warehouse_path) as con:
+    with connect_workspace(workspace) as con:
         extracts: dict[str, RawExtract] = {}
         for contract in contracts:
             path, fmt = files[contract.name]
@@ -434,7 +434,7 @@ def _replace_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
             columns.append(f"t.{column.name} AS {column.warehouse_name}")
     con.execute(
         f"CREATE OR REPLACE TABLE main.{contract.name} AS SELECT {', '.join(columns)} "
-        f"FROM {_still_valid(contract.name)} t {join} ORDER BY t._row"
+        f"FROM {_still_valid(contract.name)} t {join}"
     ).fetchall()
 
 

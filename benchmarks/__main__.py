@@ -1,0 +1,38 @@
+"""Run the benchmarks: `python -m benchmarks [NAME ...]`; with no name, all of them.
+
+Each benchmark is a module ``benchmarks/bench_<name>.py`` with a ``main(argv)``
+function that prints its figures. Benchmarks are not tests: they take minutes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+
+def available() -> list[str]:
+    here = Path(__file__).parent
+    return sorted(
+        info.name.removeprefix("bench_")
+        for info in pkgutil.iter_modules([str(here)])
+        if info.name.startswith("bench_")
+    )
+
+
+def main(argv: list[str]) -> int:
+    names = argv or available()
+    unknown = [name for name in names if name not in available()]
+    if unknown:
+        print(f"Unknown benchmark(s): {', '.join(unknown)}. Available: {', '.join(available())}")
+        return 2
+    for name in names:
+        print(f"\n=== benchmark: {name} ===", flush=True)
+        module = importlib.import_module(f"benchmarks.bench_{name}")
+        module.main([])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
