@@ -112,6 +112,15 @@ def _contract_section(contract: Contract) -> str:
             f"{_escape(_allowed(column))} | `{column.warehouse_name}` | "
             f"{_escape(column.description)} |"
         )
+    if contract.versions is not None:
+        identity, order = contract.versions
+        lines += [
+            "",
+            f"Rows with the same ({', '.join(identity)}) are versions of one record, in "
+            f"`{order}` order. The warehouse adds `superseded_at` (timestamp): the `{order}` of "
+            "the next version, empty for the latest. A feature as of date t therefore sees "
+            f"exactly the version that was current at t.",
+        ]
     lines += ["", "| rule | kind | a valid row satisfies |", "|---|---|---|"]
     for rule in contract.rules():
         lines.append(f"| `{rule.name}` | {rule.kind} | {_escape(rule.description)} |")

@@ -125,6 +125,11 @@ class Contract:
         Episodes for the same partition must not overlap in time.
     extra_rules : tuple of Rule
         Row rules beyond the per-column ones (e.g. end before start).
+    versions : (identity columns, order column), optional
+        Rows sharing the identity columns are successive versions of one record,
+        ordered by the order column (e.g. a mark and its later correction). Ingest
+        then stores ``superseded_at``: when the next version was recorded (empty
+        for the latest), so any past state can be recovered exactly.
     """
 
     name: str
@@ -133,6 +138,7 @@ class Contract:
     key: tuple[str, ...]
     overlap: tuple[tuple[str, ...], str, str] | None = None
     extra_rules: tuple[Rule, ...] = ()
+    versions: tuple[tuple[str, ...], str] | None = None
 
     def column(self, name: str) -> Column:
         for column in self.columns:

@@ -201,6 +201,7 @@ ATTENDANCE_MARKS = Contract(
         ),
     ),
     key=("pupil_id", "urn", "session_date", "session", "recorded_at"),
+    versions=(("pupil_id", "urn", "session_date", "session"), "recorded_at"),
     extra_rules=(
         Rule(
             "attendance_marks.recorded_at.before_session",

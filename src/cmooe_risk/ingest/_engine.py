@@ -432,10 +432,33 @@ def _replace_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
             join = "JOIN pupil_map m ON m.pupil_id = t.pupil_id"
         else:
             columns.append(f"t.{column.name} AS {column.warehouse_name}")
+    source = _still_valid(contract.name)
+    if contract.versions is not None:
+        source = _with_superseded_at(contract, source)
+        columns.append("t.superseded_at")
     con.execute(
         f"CREATE OR REPLACE TABLE main.{contract.name} AS SELECT {', '.join(columns)} "
-        f"FROM {_still_valid(contract.name)} t {join}"
+        f"FROM {source} t {join}"
     ).fetchall()
+
+
+def _with_superseded_at(contract: Contract, source: str) -> str:
+    """Rows of ``source`` with ``superseded_at``: when the next version was recorded.
+
+    Only records with more than one version are ranked (found by hash first), so
+    the common single-version record costs one hash lookup, not a sort.
+    """
+    identity, order = contract.versions
+    keys = ", ".join(identity)
+    return (
+        f"(WITH valid AS (SELECT *, hash({keys}) AS _vh FROM {source}), "
+        f"repeated AS (SELECT _vh FROM valid GROUP BY _vh HAVING count(*) > 1), "
+        f"successors AS (SELECT _row, lead({order}) OVER (PARTITION BY {keys} "
+        f"ORDER BY {order} NULLS FIRST, _row) AS superseded_at "
+        f"FROM valid WHERE _vh IN (SELECT _vh FROM repeated)) "
+        f"SELECT valid.*, successors.superseded_at FROM valid "
+        f"LEFT JOIN successors ON successors._row = valid._row)"
+    )
 
 
 def _write_reference_tables(con: duckdb.DuckDBPyConnection) -> None:

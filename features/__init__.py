@@ -1,0 +1,1 @@
+"""Feature definitions: SQL per domain plus catalog.yaml (read as package data)."""

@@ -1,0 +1,18 @@
+"""Point-in-time features: SQL definitions in ``features/`` plus the catalog."""
+
+from cmooe_risk.features._catalog import DOMAINS, Feature, FeatureCatalog, load_catalog
+from cmooe_risk.features._dates import monday_on_or_after, weekly_as_of_dates
+from cmooe_risk.features._engine import FeatureBuild, audit_path, build_features, write_features
+
+__all__ = [
+    "DOMAINS",
+    "Feature",
+    "FeatureBuild",
+    "FeatureCatalog",
+    "audit_path",
+    "build_features",
+    "load_catalog",
+    "monday_on_or_after",
+    "weekly_as_of_dates",
+    "write_features",
+]
