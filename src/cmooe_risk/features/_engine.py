@@ -30,7 +30,18 @@ logger = logging.getLogger(__name__)
 KEYS = ("pupil_pseudonym", "as_of")
 #: Spine columns carried into both frames: who, when, where.
 SPINE_COLUMNS = ("locality", "urn", "roll_status")
-REQUIRED_TABLES = ("pupils", "schools", "enrolments", "attendance_marks")
+REQUIRED_TABLES = (
+    "pupils",
+    "schools",
+    "enrolments",
+    "fsm_episodes",
+    "attendance_marks",
+    "exclusions",
+    "send_episodes",
+    "social_care_episodes",
+    "register_events",
+    "ref_attendance_codes",
+)
 
 
 @dataclass(frozen=True)
