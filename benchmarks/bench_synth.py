@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
     size = sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file())
     report = {
-        "command": "python benchmarks/bench_synth.py " + " ".join(argv or sys.argv[1:]),
+        "command": "python benchmarks/bench_synth.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "profile": args.profile,
         "pupils": args.pupils,
         "years": args.years,

@@ -1,16 +1,28 @@
-"""The demo job: every stage of the weekly run, on data that is not real."""
+"""The demo job: every stage of the weekly run, on a synthetic local authority.
+
+It grows issue by issue into the whole weekly job. Today: generate a synthetic LA,
+validate and load its extracts, and build this week's features for the whole cohort.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 
 from cmooe_risk.config import Workspace
+from cmooe_risk.errors import ConfigError
+from cmooe_risk.features import write_features
 from cmooe_risk.ingest import IngestReport, ingest
 from cmooe_risk.pseudonym import generate_key_file, load_key
 
-__all__ = ["DemoResult", "fixture_dir", "run_demo"]
+__all__ = ["DEMO_PUPILS", "DEMO_YEARS", "DemoResult", "fixture_dir", "run_demo"]
+
+#: Large enough that models have events to learn from (issue #7 asks for >= 30k x 3 years).
+DEMO_PUPILS = 30_000
+DEMO_YEARS = 3
+DEMO_SEED = 2026
 
 
 @dataclass
@@ -28,7 +40,7 @@ def fixture_dir() -> Path:
 def _ensure_key(workspace: Workspace, messages: list[str]) -> None:
     try:
         load_key(workspace)
-    except Exception:
+    except ConfigError:
         path = generate_key_file(workspace.key_file)
         messages.append(
             f"Generated a demo pseudonymisation key at {path}. For real data, create your own "
@@ -36,18 +48,58 @@ def _ensure_key(workspace: Workspace, messages: list[str]) -> None:
         )
 
 
-def run_demo(workspace: Workspace, *, use_fixture: bool = False) -> DemoResult:
+def _monday_after(day: date) -> date:
+    return day + timedelta(days=7 - day.weekday())
+
+
+def run_demo(
+    workspace: Workspace,
+    *,
+    use_fixture: bool = False,
+    pupils: int = DEMO_PUPILS,
+    years: int = DEMO_YEARS,
+) -> DemoResult:
+    """Run every stage that exists so far on a freshly generated synthetic LA."""
     messages: list[str] = []
     _ensure_key(workspace, messages)
-    source = fixture_dir()
-    messages.append(f"Extracts: the shipped fixture LA in {source} (synthetic, 8 pupils).")
-    report = ingest(workspace, source, force=True)
+    if use_fixture:
+        source, extract_date = fixture_dir(), date(2026, 1, 31)
+        messages.append(f"Extracts: the shipped fixture LA in {source} (8 fictitious pupils).")
+    else:
+        from cmooe_risk.synth import generate
+
+        manifest = generate(
+            "england",
+            pupils=pupils,
+            years=years,
+            seed=DEMO_SEED,
+            out=workspace.path("synthetic-la"),
+        )
+        source, extract_date = manifest.out_dir, manifest.end
+        messages.append(
+            f"Extracts: a freshly generated synthetic LA in {source} ({pupils:,} pupils, "
+            f"{', '.join(manifest.academic_years)}, seed {DEMO_SEED}; "
+            f"{manifest.row_counts.get('attendance_marks', 0):,} session marks). "
+            "No real child is in it."
+        )
+    report = ingest(workspace, source, extract_date=extract_date, force=True)
+    as_of = _monday_after(extract_date)
+    features_file = workspace.path("features") / f"features-{as_of.isoformat()}.parquet"
+    _, audit_file, rows = write_features(workspace, [as_of], features_file)
+    messages.append(
+        f"Features as of {as_of.isoformat()} (the Monday after the extract) for {rows:,} "
+        f"children in the cohort: {features_file}"
+    )
     return DemoResult(
         ingest_report=report,
         messages=messages,
         next_steps=[
             f"Warehouse: {workspace.warehouse_path}",
             f"Ingest report and quarantine: {report.output_dir}",
-            "Explore:  cmooe-risk --help",
+            f"Feature catalog: docs/features.md; audit attributes: {audit_file}",
+            "Features over a range: cmooe-risk -w "
+            f"{workspace.root} features --from 2025-09-08 --to 2025-12-15 --out f.parquet",
+            "Calibration of the synthetic LA: cmooe-risk synth --profile england "
+            "--pupils 20000 --years 2 --seed 11 --out DIR --check",
         ],
     )

@@ -23,9 +23,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the main job end to end on a synthetic local authority.
 
-        Creates a pseudonymisation key in the workspace if there is none, gets the
-        synthetic extracts, validates and loads them. Later stages (features,
-        training, scoring) join the demo as they land.
+        Creates a pseudonymisation key in the workspace if there is none, generates a
+        synthetic LA (30,000 pupils, 3 academic years), validates and loads its
+        extracts, and builds this week's features. Later stages (training, scoring,
+        queues, reports) join the demo as they land.
         """
         from cmooe_risk._progress import progress_display
         from cmooe_risk.demo import run_demo

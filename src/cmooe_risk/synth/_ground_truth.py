@@ -1,0 +1,158 @@
+"""Exact ground-truth risk under the generator's own process.
+
+For a pupil in latent state ``s`` at the start of school week ``j`` (the as-of Monday),
+the probability of at least one outcome event in the ``H`` calendar weeks starting that
+Monday is ``1 - e_s' M_y^a M_{y+1}^b 1``, where ``M`` is the weekly transition matrix with
+the outcome's transitions removed (a sub-stochastic matrix), ``a`` and ``b`` the numbers
+of school weeks of the window in academic years ``y`` and ``y + 1``. Within an academic
+year ``M`` is constant for a pupil, so the powers are computed once per pupil and year.
+Leaving the LA is an absorbing state with no outcome: a pupil who moves away within the
+horizon counts as not having the outcome (the LA would never record it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from cmooe_risk._progress import step
+from cmooe_risk.synth._calendar_model import Timeline
+from cmooe_risk.synth._latent import (
+    AP,
+    CME,
+    LEFT,
+    M0,
+    M2,
+    P2,
+    hazards_for_year,
+    transition_matrices,
+)
+from cmooe_risk.synth._population import Population, Schools
+from cmooe_risk.synth._profile import Profile
+from cmooe_risk.synth._simulate import Simulation
+
+__all__ = ["HORIZONS", "ground_truth_blocks", "window_split"]
+
+HORIZONS = (6, 13, 26, 39)
+
+
+def window_split(tl: Timeline, j: int, horizon: int) -> tuple[int, int]:
+    """School weeks of the window [Monday of week j, + 7*horizon days) in years y and y+1."""
+    start = tl.week_monday[j]
+    stop = start + np.timedelta64(7 * horizon, "D")
+    inside = (tl.week_monday >= start) & (tl.week_monday < stop)
+    y = tl.week_year[j]
+    return int((inside & (tl.week_year == y)).sum()), int((inside & (tl.week_year == y + 1)).sum())
+
+
+def _remove(tm: np.ndarray, outcome: str) -> np.ndarray:
+    sub = tm.copy()
+    if outcome == "pex":
+        sub[:, M0 : M2 + 1, AP] = 0.0
+    else:
+        sub[:, P2, CME] = 0.0
+    return sub
+
+
+def ground_truth_blocks(
+    profile: Profile,
+    pop: Population,
+    schools: Schools,
+    tl: Timeline,
+    sim: Simulation,
+    *,
+    chunk: int = 8_000,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Yield ground-truth rows (pupil index, as-of week, horizon, probabilities) by block."""
+    n_weeks = tl.n_data_weeks
+    wanted = [(y, j) for j in range(n_weeks) for y in [int(tl.week_year[j])]]
+    years = sorted({y for y, _ in wanted})
+    with step("Ground truth (exact recursion)", total=len(years)) as advance:
+        for y in years:
+            weeks = np.array([j for yy, j in wanted if yy == y])
+            splits = {(j, h): window_split(tl, int(j), h) for j in weeks for h in HORIZONS}
+            a_max = max(a for a, _ in splits.values())
+            b_max = max(b for _, b in splits.values())
+            st = sim.state[:, weeks]
+            hz_y = hazards_for_year(profile, pop, schools, y, sim.scales)
+            hz_n = hazards_for_year(profile, pop, schools, y + 1, sim.scales)
+            present = (st >= 0) & (st != LEFT) & hz_y.active[:, None]
+            rows = np.flatnonzero(present.any(axis=1))
+            variants = [("pex", False), ("me", False)]
+            if profile.bias.enabled:
+                variants.append(("pex", True))
+            for c0 in range(0, len(rows), chunk):
+                r = rows[c0 : c0 + chunk]
+                n = len(r)
+                survive = {}
+                for outcome, unbiased in variants:
+                    t_y = _remove(
+                        _subset_matrices(profile, hz_y, r, tl.year_weeks(y), unbiased), outcome
+                    )
+                    t_n = _remove(
+                        _subset_matrices(profile, hz_n, r, max(1, tl.year_weeks(y + 1)), unbiased),
+                        outcome,
+                    )
+                    u = np.empty((b_max + 1, n, t_y.shape[1]))
+                    u[0] = 1.0
+                    for k in range(1, b_max + 1):
+                        u[k] = np.einsum("nij,nj->ni", t_n, u[k - 1])
+                    # powers M^0 .. M^a_max, laid out power-major so each product is contiguous
+                    pw = np.empty((a_max + 1, n, *t_y.shape[1:]))
+                    pw[0] = np.eye(t_y.shape[1])
+                    for k in range(1, a_max + 1):
+                        np.matmul(pw[k - 1], t_y, out=pw[k])
+                    survive[(outcome, unbiased)] = (pw, u)
+                parts: list[dict[str, np.ndarray]] = []
+                for wi, j in enumerate(weeks):
+                    s = st[r, wi]
+                    ok = present[r, wi]
+                    if not ok.any():
+                        continue
+                    idx = np.flatnonzero(ok)
+                    s_ok = s[idx].astype(np.int64)
+                    out = {
+                        "pupil": np.repeat(r[idx], len(HORIZONS)),
+                        "week": np.full(len(idx) * len(HORIZONS), j, dtype=np.int32),
+                        "horizon": np.tile(np.array(HORIZONS, dtype=np.int8), len(idx)),
+                    }
+                    for (outcome, unbiased), (pw, u) in survive.items():
+                        probs = np.empty((len(idx), len(HORIZONS)))
+                        for hi, h in enumerate(HORIZONS):
+                            a, b = splits[(int(j), h)]
+                            row = pw[a][idx, s_ok, :]
+                            probs[:, hi] = 1.0 - np.einsum("ni,ni->n", row, u[b][idx])
+                        key = {
+                            ("pex", False): "p_permanent_exclusion",
+                            ("me", False): "p_missing_education",
+                            ("pex", True): "p_permanent_exclusion_unbiased",
+                        }[(outcome, unbiased)]
+                        out[key] = np.clip(probs, 0.0, 1.0).reshape(-1)
+                    if "p_permanent_exclusion_unbiased" not in out:
+                        out["p_permanent_exclusion_unbiased"] = out["p_permanent_exclusion"]
+                    parts.append(out)
+                if parts:
+                    yield {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            advance(1)
+
+
+def _subset_matrices(
+    profile: Profile, hz, rows: np.ndarray, wpy: int, unbiased: bool
+) -> np.ndarray:
+    from dataclasses import replace
+
+    sub = replace(
+        hz,
+        active=hz.active[rows],
+        year_group=hz.year_group[rows],
+        pex=hz.pex[rows],
+        pex_unbiased=hz.pex_unbiased[rows],
+        suspension=hz.suspension[rows],
+        cme=hz.cme[rows],
+        ehe=hz.ehe[rows],
+        escalate=hz.escalate[rows],
+        absence=hz.absence[rows],
+        school=hz.school[rows],
+    )
+    return transition_matrices(profile, sub, wpy, unbiased=unbiased)

@@ -1,0 +1,303 @@
+"""Places and people: localities, schools, pupils and their (static) characteristics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cmooe_risk.contracts._upn import UPN_ALPHABET
+from cmooe_risk.synth._profile import Profile
+
+__all__ = ["Population", "Schools", "build_population", "build_schools", "make_upns"]
+
+PHASES = ("PRIMARY", "SECONDARY", "SPECIAL", "AP")
+_SYLLABLES = (
+    "Ash",
+    "Bramble",
+    "Chal",
+    "Dun",
+    "Elm",
+    "Fern",
+    "Glen",
+    "Hart",
+    "Ivy",
+    "Kings",
+    "Lark",
+    "Mill",
+    "North",
+    "Oak",
+    "Pen",
+    "Queens",
+    "Rose",
+    "Stour",
+    "Thorn",
+    "Upton",
+    "Vale",
+    "West",
+    "Wood",
+    "Yew",
+    "Brook",
+    "Church",
+    "Hill",
+    "Marsh",
+    "Ridge",
+    "Well",
+)
+_ENDINGS = ("ford", "field", "ley", "ton", "bury", "wick", "combe", "dale", "minster", "stoke")
+
+
+@dataclass
+class Schools:
+    urn: np.ndarray  # int32
+    name: np.ndarray  # object (str)
+    phase: np.ndarray  # int8 index into PHASES
+    type: np.ndarray  # object (str) school_type code
+    locality: np.ndarray  # int16
+    exclusion_culture: np.ndarray  # float64, mean 1 over mainstream
+    absence_culture: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.urn)
+
+    def of(self, phase: str, locality: int) -> np.ndarray:
+        return np.flatnonzero((self.phase == PHASES.index(phase)) & (self.locality == locality))
+
+
+def build_schools(profile: Profile, pupils: int, rng: np.random.Generator) -> Schools:
+    """Schools per locality sized from the profile; the URNs are random and unique."""
+    sp = profile.schools
+    n_loc = len(profile.localities)
+    per_loc = pupils / n_loc
+    phase, loc, kind = [], [], []
+    for li in range(n_loc):
+        n_pri = max(1, round(per_loc * 7 / 12 / sp.primary_size))
+        n_sec = max(1, round(per_loc * 5 / 12 / sp.secondary_size))
+        for _ in range(n_pri):
+            phase.append(0)
+            loc.append(li)
+            kind.append("ACADEMY" if rng.random() < sp.academy_share_primary else "MAINTAINED")
+        for _ in range(n_sec):
+            phase.append(1)
+            loc.append(li)
+            kind.append("ACADEMY" if rng.random() < sp.academy_share_secondary else "MAINTAINED")
+        phase.append(3)
+        loc.append(li)
+        kind.append("PRU" if li % 2 == 0 else "ACADEMY_AP")
+    ehcp_special = pupils * profile.demography.ehcp * profile.demography.ehcp_in_special_school
+    n_special = max(1, round(ehcp_special / sp.special_size))
+    for k in range(n_special):
+        phase.append(2)
+        loc.append(k % n_loc)
+        kind.append("ACADEMY_SPECIAL" if rng.random() < 0.5 else "MAINTAINED_SPECIAL")
+    n = len(phase)
+    urn = (rng.choice(800_000, size=n, replace=False) + 100_000).astype(np.int32)
+    phase_arr = np.array(phase, dtype=np.int8)
+    names = []
+    used: set[str] = set()
+    for i in range(n):
+        while True:
+            place = str(rng.choice(_SYLLABLES)) + str(rng.choice(_ENDINGS))
+            suffix = {
+                0: " Primary School" if kind[i] == "MAINTAINED" else " Primary Academy",
+                1: " School" if kind[i] == "MAINTAINED" else " Academy",
+                2: " Special School",
+                3: " Pupil Referral Unit" if kind[i] == "PRU" else " Alternative Provision Academy",
+            }[phase[i]]
+            name = place + suffix
+            if name not in used:
+                used.add(name)
+                names.append(name)
+                break
+    excl = np.exp(rng.normal(0.0, sp.exclusion_culture_sd, n))
+    absn = np.exp(rng.normal(0.0, sp.absence_culture_sd, n))
+    mainstream = phase_arr <= 1
+    excl /= excl[mainstream].mean()
+    absn /= absn[mainstream].mean()
+    excl[~mainstream] = 1.0
+    absn[~mainstream] = 1.0
+    return Schools(
+        urn=urn,
+        name=np.array(names, dtype=object),
+        phase=phase_arr,
+        type=np.array(kind, dtype=object),
+        locality=np.array(loc, dtype=np.int16),
+        exclusion_culture=excl,
+        absence_culture=absn,
+    )
+
+
+@dataclass
+class Population:
+    """Every pupil the LA knows of during the window; arrays indexed by pupil."""
+
+    upn: np.ndarray  # object str
+    male: np.ndarray  # bool
+    cohort: np.ndarray  # int16: academic year the pupil starts Reception
+    birth_month: np.ndarray  # int8 1..12
+    birth_year: np.ndarray  # int16
+    ethnicity: np.ndarray  # object str (minor code)
+    eal: np.ndarray  # object str
+    idaci: np.ndarray  # int8 1..10, 0 = unknown
+    locality: np.ndarray  # int16
+    fsm: np.ndarray  # bool
+    sen: np.ndarray  # int8: 0 none, 1 SEN support, 2 EHC plan
+    semh: np.ndarray  # bool (SEMH primary need)
+    social: np.ndarray  # int8: 0 none, 1 CIN, 2 CPP, 3 CLA
+    primary_school: np.ndarray  # int32 index into Schools
+    secondary_school: np.ndarray
+    special_school: np.ndarray  # -1 if none
+    arrive_week: np.ndarray  # int32 school-week index of arrival (0 = on roll at the start)
+    bias_group: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.upn)
+
+    def year_group(self, academic_year: int | np.ndarray) -> np.ndarray:
+        """0 = Reception ... 11 = Year 11 (outside 0..11: not of school age in the LA)."""
+        return np.asarray(academic_year) - self.cohort
+
+    def allocated_school(self, academic_year: int) -> np.ndarray:
+        yg = self.year_group(academic_year)
+        school = np.where(yg <= 6, self.primary_school, self.secondary_school)
+        return np.where(self.special_school >= 0, self.special_school, school)
+
+
+def make_upns(la_code: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` unique valid UPNs for LA ``la_code``, with their check letters."""
+    serial = rng.choice(900_000_000, size=n, replace=False) + 100_000_000
+    digits = np.empty((n, 12), dtype=np.int64)
+    la = [int(c) for c in f"{la_code:03d}"]
+    digits[:, 0:3] = la
+    for k in range(9):
+        digits[:, 3 + k] = (serial // 10 ** (8 - k)) % 10
+    total = (digits * np.arange(2, 14)).sum(axis=1) % 23
+    letters = np.array(list(UPN_ALPHABET))[total]
+    bodies = np.char.add(f"{la_code:03d}", serial.astype("U9"))
+    return np.char.add(letters, bodies).astype(object)
+
+
+def _choice_index(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:
+    probs = np.asarray(probs, dtype=float)
+    return np.searchsorted(np.cumsum(probs / probs.sum()), rng.random(n), side="right").clip(
+        0, len(probs) - 1
+    )
+
+
+def build_population(
+    profile: Profile,
+    schools: Schools,
+    *,
+    pupils: int,
+    first_year: int,
+    n_years: int,
+    year_first_week: np.ndarray,
+    year_n_weeks: np.ndarray,
+    rng: np.random.Generator,
+) -> Population:
+    """On-roll pupils at the start, later Reception cohorts, and pupils moving in."""
+    demo = profile.demography
+    per_cohort = pupils / 12
+    # 1. on roll at the start: Reception to Year 11.
+    yg0 = _choice_index(rng, np.ones(12), pupils)
+    cohort = [first_year - yg0]
+    arrive = [np.zeros(pupils, dtype=np.int32)]
+    # 2. a new Reception cohort each later year.
+    for k in range(1, n_years):
+        m = round(per_cohort)
+        cohort.append(np.full(m, first_year + k))
+        arrive.append(np.full(m, year_first_week[k], dtype=np.int32))
+    # 3. moves into the LA, spread over the window's school weeks.
+    n_in = round(pupils * profile.rates.moves_out_per_year.value * n_years)
+    total_weeks = int(year_first_week[n_years - 1] + year_n_weeks[n_years - 1])
+    wk = rng.integers(1, max(2, total_weeks), n_in).astype(np.int32)
+    wk_year = np.searchsorted(year_first_week[:n_years], wk, side="right") - 1
+    cohort.append(first_year + wk_year - rng.integers(0, 11, n_in))
+    arrive.append(wk)
+    cohort_arr = np.concatenate(cohort).astype(np.int16)
+    arrive_arr = np.concatenate(arrive)
+    n = len(cohort_arr)
+
+    male = rng.random(n) < demo.male
+    birth_month = rng.integers(1, 13, n).astype(np.int8)
+    # born in the academic year (Sept-Aug) starting cohort - 5
+    birth_year = (cohort_arr - 5 + (birth_month <= 8)).astype(np.int16)
+    eth_codes = np.array(list(demo.ethnicity), dtype=object)
+    ethnicity = eth_codes[_choice_index(rng, np.array(list(demo.ethnicity.values())), n)]
+    white_british = ethnicity == "WBRI"
+    eal_p = np.where(
+        white_british, 0.01, np.where(np.isin(ethnicity, ["WIRI", "MWBC"]), 0.05, 0.55)
+    )
+    eal_p = eal_p * demo.eal / max(1e-9, float(eal_p.mean()))
+    eal_u = rng.random(n)
+    eal = np.where(eal_u < np.minimum(eal_p, 0.95), "Y", "N").astype(object)
+    eal[rng.random(n) < 0.01] = "U"
+    idaci = rng.integers(1, 11, n).astype(np.int8)
+    idaci[rng.random(n) < 0.02] = 0
+    locality = _choice_index(rng, np.ones(len(profile.localities)), n).astype(np.int16)
+
+    # FSM: more likely in deprived areas (odds ratio about 1.35 per decile).
+    logit = np.log(demo.fsm / (1 - demo.fsm)) + 0.30 * (5.5 - np.where(idaci == 0, 5.5, idaci))
+    fsm_p = 1 / (1 + np.exp(-logit))
+    fsm_p *= demo.fsm / fsm_p.mean()
+    fsm = rng.random(n) < fsm_p
+    # SEN: more common in boys and FSM pupils.
+    lift = np.where(male, 1.35, 0.65) * np.where(fsm, 1.6, 0.8)
+    lift /= lift.mean()
+    u = rng.random(n)
+    p_ehcp = demo.ehcp * lift
+    p_k = demo.sen_support * lift
+    sen = np.where(u < p_ehcp, 2, np.where(u < p_ehcp + p_k, 1, 0)).astype(np.int8)
+    semh_p = np.where(sen == 2, demo.semh_share_ehcp, demo.semh_share_sen_support)
+    semh = (sen > 0) & (rng.random(n) < semh_p * np.where(male, 1.2, 0.7))
+    # Social care: CIN / CPP / CLA, more likely with FSM.
+    sl = np.where(fsm, 2.2, 0.6)
+    sl /= sl.mean()
+    u = rng.random(n)
+    p_cla, p_cpp, p_cin = demo.cla * sl, demo.cpp * sl, demo.cin * sl
+    social = np.select(
+        [u < p_cla, u < p_cla + p_cpp, u < p_cla + p_cpp + p_cin], [3, 2, 1], 0
+    ).astype(np.int8)
+
+    primary = np.empty(n, dtype=np.int32)
+    secondary = np.empty(n, dtype=np.int32)
+    for li in range(len(profile.localities)):
+        here = np.flatnonzero(locality == li)
+        pri = schools.of("PRIMARY", li)
+        sec = schools.of("SECONDARY", li)
+        primary[here] = pri[rng.integers(0, len(pri), len(here))]
+        secondary[here] = sec[rng.integers(0, len(sec), len(here))]
+    special_ids = np.flatnonzero(schools.phase == PHASES.index("SPECIAL"))
+    in_special = (sen == 2) & (rng.random(n) < demo.ehcp_in_special_school)
+    special = np.full(n, -1, dtype=np.int32)
+    special[in_special] = special_ids[rng.integers(0, len(special_ids), int(in_special.sum()))]
+
+    bias = profile.bias
+    bias_group = np.zeros(n, dtype=bool)
+    if bias.enabled:
+        if bias.ethnicity_minor:
+            bias_group |= np.isin(ethnicity, bias.ethnicity_minor)
+        if bias.sex:
+            sex = np.where(male, "M", "F")
+            bias_group |= np.isin(sex, bias.sex)
+
+    return Population(
+        upn=make_upns(profile.la_code, n, rng),
+        male=male,
+        cohort=cohort_arr,
+        birth_month=birth_month,
+        birth_year=birth_year,
+        ethnicity=ethnicity,
+        eal=eal,
+        idaci=idaci,
+        locality=locality,
+        fsm=fsm,
+        sen=sen,
+        semh=semh,
+        social=social,
+        primary_school=primary,
+        secondary_school=secondary,
+        special_school=special,
+        arrive_week=arrive_arr,
+        bias_group=bias_group,
+    )
