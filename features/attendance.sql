@@ -3,14 +3,13 @@
 -- weeks before the as-of Monday; "year to date" is this academic year before t.
 --
 -- Sums come from two parts of attendance_ledger: the steady weekly series (windowed
--- over week numbers, all as-of dates at once) plus the adjustment rows valid at t, so
--- a mark corrected after t is counted as it stood at t.
+-- over a dense pupil-by-week grid, all as-of dates at once) plus the adjustment rows
+-- valid at t, so a mark corrected after t is counted as it stood at t.
 WITH steady AS (
     SELECT
         pupil_pseudonym,
         session_week AS week,
         academic_year,
-        0 AS is_spine,
         possible, attended, authorised, unauthorised, illness, medical, late, approved,
         part_time, unexplained, holiday, suspended,
         monday_possible, monday_absent, friday_possible, friday_absent,
@@ -21,73 +20,164 @@ WITH steady AS (
     WHERE to_week IS NULL
 ),
 
-series AS (
-    SELECT * FROM steady
-    UNION ALL
+-- One row per pupil per week, weeks without marks included, so that a window of k
+-- weeks is a fixed number of rows: its sum is the difference of two cumulative sums.
+weekly AS (
     SELECT
-        pupil_pseudonym, as_of_week, academic_year, 1,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        CAST(0 AS DOUBLE), CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)
-    FROM spine
+        pupil_pseudonym,
+        week,
+        SUM(possible) AS possible,
+        SUM(attended) AS attended,
+        SUM(authorised) AS authorised,
+        SUM(unauthorised) AS unauthorised,
+        SUM(illness) AS illness,
+        SUM(medical) AS medical,
+        SUM(late) AS late,
+        SUM(approved) AS approved,
+        SUM(part_time) AS part_time,
+        SUM(unexplained) AS unexplained,
+        SUM(holiday) AS holiday,
+        SUM(suspended) AS suspended,
+        SUM(monday_possible) AS monday_possible,
+        SUM(monday_absent) AS monday_absent,
+        SUM(friday_possible) AS friday_possible,
+        SUM(friday_absent) AS friday_absent,
+        SUM(week_possible) AS week_possible,
+        SUM(week_attended) AS week_attended,
+        SUM(week2_possible) AS week2_possible
+    FROM steady
+    GROUP BY pupil_pseudonym, week
 ),
 
+grid AS (
+    SELECT
+        p.pupil_pseudonym,
+        w.week,
+        COALESCE(x.possible, 0) AS possible,
+        COALESCE(x.attended, 0) AS attended,
+        COALESCE(x.authorised, 0) AS authorised,
+        COALESCE(x.unauthorised, 0) AS unauthorised,
+        COALESCE(x.illness, 0) AS illness,
+        COALESCE(x.medical, 0) AS medical,
+        COALESCE(x.late, 0) AS late,
+        COALESCE(x.approved, 0) AS approved,
+        COALESCE(x.part_time, 0) AS part_time,
+        COALESCE(x.unexplained, 0) AS unexplained,
+        COALESCE(x.holiday, 0) AS holiday,
+        COALESCE(x.suspended, 0) AS suspended,
+        COALESCE(x.monday_possible, 0) AS monday_possible,
+        COALESCE(x.monday_absent, 0) AS monday_absent,
+        COALESCE(x.friday_possible, 0) AS friday_possible,
+        COALESCE(x.friday_absent, 0) AS friday_absent,
+        COALESCE(x.week_possible, 0) AS week_possible,
+        COALESCE(x.week_attended, 0) AS week_attended,
+        COALESCE(x.week2_possible, 0) AS week2_possible
+    FROM (SELECT DISTINCT pupil_pseudonym FROM spine) AS p
+    CROSS JOIN feature_weeks AS w
+    LEFT JOIN weekly AS x ON x.pupil_pseudonym = p.pupil_pseudonym AND x.week = w.week
+),
+
+cumulative AS (
+    SELECT
+        pupil_pseudonym,
+        week,
+        SUM(possible) OVER running AS possible,
+        SUM(attended) OVER running AS attended,
+        SUM(authorised) OVER running AS authorised,
+        SUM(unauthorised) OVER running AS unauthorised,
+        SUM(illness) OVER running AS illness,
+        SUM(medical) OVER running AS medical,
+        SUM(late) OVER running AS late,
+        SUM(approved) OVER running AS approved,
+        SUM(part_time) OVER running AS part_time,
+        SUM(unexplained) OVER running AS unexplained,
+        SUM(holiday) OVER running AS holiday,
+        SUM(suspended) OVER running AS suspended,
+        SUM(monday_possible) OVER running AS monday_possible,
+        SUM(monday_absent) OVER running AS monday_absent,
+        SUM(friday_possible) OVER running AS friday_possible,
+        SUM(friday_absent) OVER running AS friday_absent,
+        SUM(week_possible) OVER running AS week_possible,
+        SUM(week_attended) OVER running AS week_attended,
+        SUM(week2_possible) OVER running AS week2_possible
+    FROM grid
+    WINDOW running AS (
+        PARTITION BY pupil_pseudonym ORDER BY week ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    )
+),
+
+-- The k weeks before week T: cumulative sum at T - 1 minus cumulative sum at T - 1 - k.
 windowed AS (
     SELECT
         pupil_pseudonym,
         week AS as_of_week,
-        is_spine,
-        SUM(possible) OVER w2 AS possible_2w,
-        SUM(attended) OVER w2 AS attended_2w,
-        SUM(unexplained) OVER w2 AS unexplained_2w,
-        SUM(possible) OVER w6 AS possible_6w,
-        SUM(attended) OVER w6 AS attended_6w,
-        SUM(authorised) OVER w6 AS authorised_6w,
-        SUM(unauthorised) OVER w6 AS unauthorised_6w,
-        SUM(illness) OVER w6 AS illness_6w,
-        SUM(late) OVER w6 AS late_6w,
-        SUM(part_time) OVER w6 AS part_time_6w,
-        SUM(unexplained) OVER w6 AS unexplained_6w,
-        SUM(possible) OVER w13 AS possible_13w,
-        SUM(attended) OVER w13 AS attended_13w,
-        SUM(authorised) OVER w13 AS authorised_13w,
-        SUM(unauthorised) OVER w13 AS unauthorised_13w,
-        SUM(illness) OVER w13 AS illness_13w,
-        SUM(medical) OVER w13 AS medical_13w,
-        SUM(late) OVER w13 AS late_13w,
-        SUM(approved) OVER w13 AS approved_13w,
-        SUM(part_time) OVER w13 AS part_time_13w,
-        SUM(unexplained) OVER w13 AS unexplained_13w,
-        SUM(suspended) OVER w13 AS suspended_13w,
-        SUM(monday_possible) OVER w13 AS monday_possible_13w,
-        SUM(monday_absent) OVER w13 AS monday_absent_13w,
-        SUM(friday_possible) OVER w13 AS friday_possible_13w,
-        SUM(friday_absent) OVER w13 AS friday_absent_13w,
-        SUM(week_possible) OVER w13 AS week_possible_13w,
-        SUM(week_attended) OVER w13 AS week_attended_13w,
-        SUM(week2_possible) OVER w13 AS week2_possible_13w,
-        SUM(possible) OVER w26 AS possible_26w,
-        SUM(attended) OVER w26 AS attended_26w,
-        SUM(unauthorised) OVER w26 AS unauthorised_26w,
-        SUM(possible) OVER w52 AS possible_52w,
-        SUM(attended) OVER w52 AS attended_52w,
-        SUM(authorised) OVER w52 AS authorised_52w,
-        SUM(unauthorised) OVER w52 AS unauthorised_52w,
-        SUM(illness) OVER w52 AS illness_52w,
-        SUM(holiday) OVER w52 AS holiday_52w,
-        SUM(possible) OVER ytd AS possible_ytd,
-        SUM(attended) OVER ytd AS attended_ytd,
-        SUM(unauthorised) OVER ytd AS unauthorised_ytd
-    FROM series
-    WINDOW
-        w2 AS (PARTITION BY pupil_pseudonym ORDER BY week RANGE BETWEEN 2 PRECEDING AND 1 PRECEDING),
-        w6 AS (PARTITION BY pupil_pseudonym ORDER BY week RANGE BETWEEN 6 PRECEDING AND 1 PRECEDING),
-        w13 AS (PARTITION BY pupil_pseudonym ORDER BY week RANGE BETWEEN 13 PRECEDING AND 1 PRECEDING),
-        w26 AS (PARTITION BY pupil_pseudonym ORDER BY week RANGE BETWEEN 26 PRECEDING AND 1 PRECEDING),
-        w52 AS (PARTITION BY pupil_pseudonym ORDER BY week RANGE BETWEEN 52 PRECEDING AND 1 PRECEDING),
-        ytd AS (
+        LAG(possible, 1, 0) OVER by_week - LAG(possible, 3, 0) OVER by_week AS possible_2w,
+        LAG(attended, 1, 0) OVER by_week - LAG(attended, 3, 0) OVER by_week AS attended_2w,
+        LAG(unexplained, 1, 0) OVER by_week - LAG(unexplained, 3, 0) OVER by_week AS unexplained_2w,
+        LAG(possible, 1, 0) OVER by_week - LAG(possible, 7, 0) OVER by_week AS possible_6w,
+        LAG(attended, 1, 0) OVER by_week - LAG(attended, 7, 0) OVER by_week AS attended_6w,
+        LAG(authorised, 1, 0) OVER by_week - LAG(authorised, 7, 0) OVER by_week AS authorised_6w,
+        LAG(unauthorised, 1, 0) OVER by_week - LAG(unauthorised, 7, 0) OVER by_week AS unauthorised_6w,
+        LAG(illness, 1, 0) OVER by_week - LAG(illness, 7, 0) OVER by_week AS illness_6w,
+        LAG(late, 1, 0) OVER by_week - LAG(late, 7, 0) OVER by_week AS late_6w,
+        LAG(part_time, 1, 0) OVER by_week - LAG(part_time, 7, 0) OVER by_week AS part_time_6w,
+        LAG(unexplained, 1, 0) OVER by_week - LAG(unexplained, 7, 0) OVER by_week AS unexplained_6w,
+        LAG(possible, 1, 0) OVER by_week - LAG(possible, 14, 0) OVER by_week AS possible_13w,
+        LAG(attended, 1, 0) OVER by_week - LAG(attended, 14, 0) OVER by_week AS attended_13w,
+        LAG(authorised, 1, 0) OVER by_week - LAG(authorised, 14, 0) OVER by_week AS authorised_13w,
+        LAG(unauthorised, 1, 0) OVER by_week - LAG(unauthorised, 14, 0) OVER by_week AS unauthorised_13w,
+        LAG(illness, 1, 0) OVER by_week - LAG(illness, 14, 0) OVER by_week AS illness_13w,
+        LAG(medical, 1, 0) OVER by_week - LAG(medical, 14, 0) OVER by_week AS medical_13w,
+        LAG(late, 1, 0) OVER by_week - LAG(late, 14, 0) OVER by_week AS late_13w,
+        LAG(approved, 1, 0) OVER by_week - LAG(approved, 14, 0) OVER by_week AS approved_13w,
+        LAG(part_time, 1, 0) OVER by_week - LAG(part_time, 14, 0) OVER by_week AS part_time_13w,
+        LAG(unexplained, 1, 0) OVER by_week - LAG(unexplained, 14, 0) OVER by_week AS unexplained_13w,
+        LAG(suspended, 1, 0) OVER by_week - LAG(suspended, 14, 0) OVER by_week AS suspended_13w,
+        LAG(monday_possible, 1, 0) OVER by_week - LAG(monday_possible, 14, 0) OVER by_week AS monday_possible_13w,
+        LAG(monday_absent, 1, 0) OVER by_week - LAG(monday_absent, 14, 0) OVER by_week AS monday_absent_13w,
+        LAG(friday_possible, 1, 0) OVER by_week - LAG(friday_possible, 14, 0) OVER by_week AS friday_possible_13w,
+        LAG(friday_absent, 1, 0) OVER by_week - LAG(friday_absent, 14, 0) OVER by_week AS friday_absent_13w,
+        LAG(week_possible, 1, 0) OVER by_week - LAG(week_possible, 14, 0) OVER by_week AS week_possible_13w,
+        LAG(week_attended, 1, 0) OVER by_week - LAG(week_attended, 14, 0) OVER by_week AS week_attended_13w,
+        LAG(week2_possible, 1, 0) OVER by_week - LAG(week2_possible, 14, 0) OVER by_week AS week2_possible_13w,
+        LAG(possible, 1, 0) OVER by_week - LAG(possible, 27, 0) OVER by_week AS possible_26w,
+        LAG(attended, 1, 0) OVER by_week - LAG(attended, 27, 0) OVER by_week AS attended_26w,
+        LAG(unauthorised, 1, 0) OVER by_week - LAG(unauthorised, 27, 0) OVER by_week AS unauthorised_26w,
+        LAG(possible, 1, 0) OVER by_week - LAG(possible, 53, 0) OVER by_week AS possible_52w,
+        LAG(attended, 1, 0) OVER by_week - LAG(attended, 53, 0) OVER by_week AS attended_52w,
+        LAG(authorised, 1, 0) OVER by_week - LAG(authorised, 53, 0) OVER by_week AS authorised_52w,
+        LAG(unauthorised, 1, 0) OVER by_week - LAG(unauthorised, 53, 0) OVER by_week AS unauthorised_52w,
+        LAG(illness, 1, 0) OVER by_week - LAG(illness, 53, 0) OVER by_week AS illness_52w,
+        LAG(holiday, 1, 0) OVER by_week - LAG(holiday, 53, 0) OVER by_week AS holiday_52w
+    FROM cumulative
+    WINDOW by_week AS (PARTITION BY pupil_pseudonym ORDER BY week)
+),
+
+-- Year to date: this academic year's weeks before T, by the academic year of the marks.
+year_to_date AS (
+    SELECT pupil_pseudonym, as_of_week, possible_ytd, attended_ytd, unauthorised_ytd
+    FROM (
+        SELECT
+            pupil_pseudonym,
+            week AS as_of_week,
+            is_spine,
+            SUM(possible) OVER ytd AS possible_ytd,
+            SUM(attended) OVER ytd AS attended_ytd,
+            SUM(unauthorised) OVER ytd AS unauthorised_ytd
+        FROM (
+            SELECT pupil_pseudonym, week, academic_year, 0 AS is_spine,
+                possible, attended, unauthorised
+            FROM steady
+            UNION ALL
+            SELECT pupil_pseudonym, as_of_week, academic_year, 1, 0, 0, 0
+            FROM spine
+        ) AS series
+        WINDOW ytd AS (
             PARTITION BY pupil_pseudonym, academic_year ORDER BY week
             RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
         )
+    ) AS ranged
+    WHERE is_spine = 1
 ),
 
 previous_year AS (
@@ -219,9 +309,9 @@ totals AS (
         COALESCE(w.unauthorised_52w, 0) + COALESCE(a.unauthorised_52w, 0) AS unauthorised_52w,
         COALESCE(w.illness_52w, 0) + COALESCE(a.illness_52w, 0) AS illness_52w,
         COALESCE(w.holiday_52w, 0) + COALESCE(a.holiday_52w, 0) AS holiday_52w,
-        COALESCE(w.possible_ytd, 0) + COALESCE(a.possible_ytd, 0) AS possible_ytd,
-        COALESCE(w.attended_ytd, 0) + COALESCE(a.attended_ytd, 0) AS attended_ytd,
-        COALESCE(w.unauthorised_ytd, 0) + COALESCE(a.unauthorised_ytd, 0) AS unauthorised_ytd,
+        COALESCE(y.possible_ytd, 0) + COALESCE(a.possible_ytd, 0) AS possible_ytd,
+        COALESCE(y.attended_ytd, 0) + COALESCE(a.attended_ytd, 0) AS attended_ytd,
+        COALESCE(y.unauthorised_ytd, 0) + COALESCE(a.unauthorised_ytd, 0) AS unauthorised_ytd,
         COALESCE(p.possible, 0) + COALESCE(a.possible_prev, 0) AS possible_prev,
         COALESCE(p.attended, 0) + COALESCE(a.attended_prev, 0) AS attended_prev,
         COALESCE(p.unauthorised, 0) + COALESCE(a.unauthorised_prev, 0) AS unauthorised_prev,
@@ -231,7 +321,9 @@ totals AS (
         COALESCE(r.longest_unexplained_run_13w, 0) AS longest_unexplained_run_13w
     FROM spine AS s
     LEFT JOIN windowed AS w
-        ON w.pupil_pseudonym = s.pupil_pseudonym AND w.as_of_week = s.as_of_week AND w.is_spine = 1
+        ON w.pupil_pseudonym = s.pupil_pseudonym AND w.as_of_week = s.as_of_week
+    LEFT JOIN year_to_date AS y
+        ON y.pupil_pseudonym = s.pupil_pseudonym AND y.as_of_week = s.as_of_week
     LEFT JOIN previous_year AS p
         ON p.pupil_pseudonym = s.pupil_pseudonym AND p.academic_year = s.academic_year - 1
     LEFT JOIN adjustments AS a

@@ -1,12 +1,13 @@
 -- attendance_runs: the third and later days of runs of consecutive school days absent,
 -- each with its position in the run (3 = third day running), for two kinds of run:
---   absent       every possible session of the day missed (any reason);
---   unexplained  every possible session of the day marked N or O (the pattern that
---                starts children-missing-education procedures after 10 days).
--- A day's status comes from its marks as first entered, and only from marks entered in
--- the week of the session: such a mark is known as of every Monday after that week, so
--- the runs never use anything recorded later. Consecutive means consecutive days with
--- possible sessions on the pupil's own registers (weekends and closures don't break a run).
+--   absent       both sessions of the day missed (any reason);
+--   unexplained  both sessions of the day marked N or O (the pattern that starts
+--                children-missing-education procedures after 10 days).
+-- Days are numbered Monday to Friday, so a weekend does not break a run but a holiday
+-- or closure does. A day's status comes from its marks as first entered, and only from
+-- marks entered in the week of the session: such a mark is known as of every Monday
+-- after that week, so the runs never use anything recorded later. Only absent days are
+-- sequenced, which keeps this cheap: present days never enter the sort.
 WITH bounds AS (
     SELECT
         MIN(academic_year_start) - INTERVAL 400 DAY AS first_day,
@@ -14,49 +15,45 @@ WITH bounds AS (
     FROM as_of_dates
 ),
 
-first_versions AS (
-    SELECT m.pupil_pseudonym, m.session_date, m.code
+absences AS (
+    SELECT m.pupil_pseudonym, m.urn, m.session_date, m.session, m.code, m.recorded_at
     FROM attendance_marks AS m
+    JOIN ref_attendance_codes AS r ON r.code = m.code
     CROSS JOIN bounds AS b
-    WHERE m.session_date >= b.first_day
+    WHERE r.category IN ('authorised', 'unauthorised')
+        AND m.session_date >= b.first_day
         AND m.session_date < b.last_day
         AND FLOOR(date_diff(
             'day', DATE '2000-01-03',
             CAST(COALESCE(m.recorded_at, CAST(m.session_date AS TIMESTAMP)) AS DATE)
         ) / 7) = FLOOR(date_diff('day', DATE '2000-01-03', m.session_date) / 7)
-        AND NOT EXISTS (
-            SELECT 1
-            FROM attendance_marks AS earlier
-            WHERE earlier.superseded_at IS NOT NULL
-                AND earlier.pupil_pseudonym = m.pupil_pseudonym
-                AND earlier.urn = m.urn
-                AND earlier.session_date = m.session_date
-                AND earlier.session = m.session
-                AND earlier.superseded_at = m.recorded_at
-        )
+),
+
+first_absences AS (
+    SELECT a.*
+    FROM absences AS a
+    WHERE NOT EXISTS (
+        SELECT 1
+        FROM attendance_marks AS earlier
+        WHERE earlier.superseded_at IS NOT NULL
+            AND earlier.pupil_pseudonym = a.pupil_pseudonym
+            AND earlier.urn = a.urn
+            AND earlier.session_date = a.session_date
+            AND earlier.session = a.session
+            AND earlier.superseded_at = a.recorded_at
+    )
 ),
 
 days AS (
     SELECT
-        v.pupil_pseudonym,
-        v.session_date,
-        SUM(CASE WHEN r.counts_as_possible THEN 1 ELSE 0 END) AS possible,
-        SUM(CASE WHEN r.category IN ('authorised', 'unauthorised') THEN 1 ELSE 0 END) AS absent,
-        SUM(CASE WHEN v.code IN ('N', 'O') THEN 1 ELSE 0 END) AS unexplained
-    FROM first_versions AS v
-    JOIN ref_attendance_codes AS r ON r.code = v.code
-    GROUP BY v.pupil_pseudonym, v.session_date
-),
-
-sequenced AS (
-    SELECT
         pupil_pseudonym,
         session_date,
-        CASE WHEN absent = possible THEN 1 ELSE 0 END AS is_absent,
-        CASE WHEN unexplained = possible THEN 1 ELSE 0 END AS is_unexplained,
-        ROW_NUMBER() OVER (PARTITION BY pupil_pseudonym ORDER BY session_date) AS day_seq
-    FROM days
-    WHERE possible > 0
+        5 * CAST(FLOOR(date_diff('day', DATE '2000-01-03', session_date) / 7) AS INTEGER)
+            + MOD(date_diff('day', DATE '2000-01-03', session_date), 7) AS weekday_number,
+        COUNT(DISTINCT session) AS absent_sessions,
+        COUNT(DISTINCT CASE WHEN code IN ('N', 'O') THEN session END) AS unexplained_sessions
+    FROM first_absences
+    GROUP BY pupil_pseudonym, session_date
 ),
 
 islands AS (
@@ -64,9 +61,10 @@ islands AS (
         pupil_pseudonym,
         session_date,
         'absent' AS kind,
-        day_seq - ROW_NUMBER() OVER (PARTITION BY pupil_pseudonym ORDER BY session_date) AS island
-    FROM sequenced
-    WHERE is_absent = 1
+        weekday_number - ROW_NUMBER() OVER (PARTITION BY pupil_pseudonym ORDER BY session_date)
+            AS island
+    FROM days
+    WHERE absent_sessions = 2
 
     UNION ALL
 
@@ -74,9 +72,10 @@ islands AS (
         pupil_pseudonym,
         session_date,
         'unexplained' AS kind,
-        day_seq - ROW_NUMBER() OVER (PARTITION BY pupil_pseudonym ORDER BY session_date) AS island
-    FROM sequenced
-    WHERE is_unexplained = 1
+        weekday_number - ROW_NUMBER() OVER (PARTITION BY pupil_pseudonym ORDER BY session_date)
+            AS island
+    FROM days
+    WHERE unexplained_sessions = 2
 ),
 
 positioned AS (

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from cmooe_risk._progress import step
 from cmooe_risk.config import Workspace
@@ -28,6 +29,8 @@ __all__ = ["FeatureBuild", "build_features", "write_features"]
 logger = logging.getLogger(__name__)
 
 KEYS = ("pupil_pseudonym", "as_of")
+#: The longest lookback of any weekly window (52 weeks) plus a margin.
+WEEKS_BEFORE_FIRST_AS_OF = 54
 #: Spine columns carried into both frames: who, when, where.
 SPINE_COLUMNS = ("locality", "urn", "roll_status")
 REQUIRED_TABLES = (
@@ -84,6 +87,22 @@ def build_features(
     con.register("_as_of_frame", dates)
     con.execute("CREATE OR REPLACE TEMP TABLE as_of_dates AS SELECT * FROM _as_of_frame").fetchall()
     con.unregister("_as_of_frame")
+    # Every week a window can reach, so that windowed SQL can use a dense weekly grid;
+    # made here because generating series is dialect-specific SQL.
+    weeks = pd.DataFrame(
+        {
+            "week": range(
+                int(dates["as_of_week"].min()) - WEEKS_BEFORE_FIRST_AS_OF,
+                int(dates["as_of_week"].max()) + 1,
+            )
+        },
+        dtype="int32",
+    )
+    con.register("_weeks_frame", weeks)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE feature_weeks AS SELECT * FROM _weeks_frame"
+    ).fetchall()
+    con.unregister("_weeks_frame")
     for stage in catalog.stages:
         with step(f"Features: {stage.name}"):
             sql = to_engine(read_sql(stage.file), "duckdb")
