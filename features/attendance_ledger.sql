@@ -33,7 +33,9 @@ marks AS (
             AS INTEGER) + 1 AS superseded_week
     FROM attendance_marks AS m
     CROSS JOIN bounds AS b
-    WHERE m.session_date >= b.first_day AND m.session_date < b.last_day
+    WHERE m.session_date >= b.first_day
+        AND m.session_date < b.last_day
+        AND m.pupil_pseudonym IN (SELECT pupil_pseudonym FROM spine)
 ),
 
 flagged AS (

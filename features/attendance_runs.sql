@@ -23,6 +23,7 @@ absences AS (
     WHERE r.category IN ('authorised', 'unauthorised')
         AND m.session_date >= b.first_day
         AND m.session_date < b.last_day
+        AND m.pupil_pseudonym IN (SELECT pupil_pseudonym FROM spine)
         AND FLOOR(date_diff(
             'day', DATE '2000-01-03',
             CAST(COALESCE(m.recorded_at, CAST(m.session_date AS TIMESTAMP)) AS DATE)

@@ -86,6 +86,30 @@ def test_missing_column_exits_4_with_one_paragraph_and_no_traceback(
         (["-w", "ws", "ingest", "x", "--no-such-flag"], None, 2, "No such option"),
         (["-w", "ws", "ingest", "."], "config", 3, "unknown key 'colour'"),
         (["-w", "ws", "ingest", "."], "nokey", 3, "No pseudonymisation key"),
+        (
+            ["-w", "ws", "features", "--as-of", "2026-11-16", "--out", "f.parquet"],
+            None,
+            5,
+            "No warehouse",
+        ),
+        (
+            ["-w", "ws", "features", "--as-of", "2026-11-17", "--out", "f.parquet"],
+            None,
+            3,
+            "is a Tuesday",
+        ),
+        (
+            ["-w", "ws", "features", "--as-of", "2026-11-16", "--out", "f.csv"],
+            None,
+            3,
+            "must be a .parquet file",
+        ),
+        (
+            ["-w", "ws", "features", "--from", "2026-11-16", "--out", "f.parquet"],
+            None,
+            3,
+            "needs both --from and --to",
+        ),
     ],
 )
 def test_user_errors_have_documented_exit_codes(

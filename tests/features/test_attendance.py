@@ -79,3 +79,28 @@ def test_many_as_of_dates_in_one_pass_equal_one_date_at_a_time(
         .reset_index(drop=True)
     )
     pd.testing.assert_frame_equal(together, one_by_one, check_dtype=False)
+
+
+def test_pupil_batches_give_the_same_features_as_one_pass(
+    workspace: Workspace, mini_la: Path
+) -> None:
+    from cmooe_risk.features import build_features
+    from cmooe_risk.warehouse import connect_workspace
+
+    dates = [date(2025, 9, 8), date(2025, 9, 22), date(2025, 10, 13)]
+    whole = features_for(workspace, mini_la, dates)
+    batches: list[pd.DataFrame] = []
+    with connect_workspace(workspace, read_only=True) as con:
+        build = build_features(
+            con,
+            dates,
+            batch_rows=7,
+            on_batch=lambda _i, _n: batches.append(con.sql("SELECT * FROM feature_matrix").df()),
+        )
+    assert len(batches) == build.rows // 7 + (build.rows % 7 > 0) > 1
+    batched = (
+        pd.concat(batches, ignore_index=True)
+        .sort_values(["as_of", "pupil_pseudonym"])
+        .reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(batched, whole, check_dtype=False)
