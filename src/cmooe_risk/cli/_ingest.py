@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,20 +9,9 @@ import typer
 from rich.table import Table
 
 from cmooe_risk.cli._context import err, out, state
-from cmooe_risk.errors import ConfigError
+from cmooe_risk.cli._options import parse_optional_date
 
 __all__ = ["register", "render_ingest_report"]
-
-
-def _parse_date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise ConfigError(f"--extract-date {value!r} is not a date; use yyyy-mm-dd or dd/mm/yyyy.")
 
 
 def render_ingest_report(report) -> Table:
@@ -84,7 +72,7 @@ def register(app: typer.Typer) -> None:
             report = run_ingest(
                 cli.workspace,
                 source_dir,
-                extract_date=_parse_date(extract_date),
+                extract_date=parse_optional_date(extract_date, "--extract-date"),
                 reid_map=reid_map,
                 force=force,
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,23 +9,12 @@ import typer
 from rich.table import Table
 
 from cmooe_risk.cli._context import err, out, state
-from cmooe_risk.errors import ConfigError
+from cmooe_risk.cli._options import parse_optional_date
 
 __all__ = ["CALIBRATION_FAILED_EXIT_CODE", "register", "render_calibration"]
 
 #: Exit code of ``synth --check`` when a figure is outside its tolerance.
 CALIBRATION_FAILED_EXIT_CODE = 6
-
-
-def _parse_end(value: str | None) -> date | None:
-    if value is None:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise ConfigError(f"--end {value!r} is not a date; use yyyy-mm-dd or dd/mm/yyyy.")
 
 
 def _fmt(value: float) -> str:
@@ -126,7 +114,7 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 out=out_dir,
                 fmt=file_format,
-                end=_parse_end(end),
+                end=parse_optional_date(end, "--end"),
             )
         table = Table(title=f"Synthetic LA ({manifest.profile}) in {manifest.out_dir}")
         table.add_column("file")

@@ -30,7 +30,14 @@ from cmooe_risk.synth._population import (
     build_schools,
 )
 from cmooe_risk.synth._profile import Profile, load_profile
-from cmooe_risk.synth._simulate import LEAVING, OUTCOMES, REGISTER, Simulation, simulate
+from cmooe_risk.synth._simulate import (
+    LEAVING,
+    OUTCOMES,
+    REGISTER,
+    SUSPENSION_REASONS,
+    Simulation,
+    simulate,
+)
 
 __all__ = ["GENERATOR_VERSION", "Manifest", "generate"]
 
@@ -493,26 +500,6 @@ def _pick(rng, p: np.ndarray, n: int) -> np.ndarray:
     return np.searchsorted(np.cumsum(p / p.sum()), rng.random(n), side="right").clip(0, len(p) - 1)
 
 
-_SUSP_REASONS = (
-    "PD",
-    "VA",
-    "PA",
-    "PP",
-    "VP",
-    "DA",
-    "DM",
-    "OW",
-    "BU",
-    "MT",
-    "RA",
-    "TH",
-    "SM",
-    "LG",
-    "DS",
-    "OT",
-)
-
-
 def _write_exclusions(
     out: Path, fmt, tl: Timeline, pop: Population, schools: Schools, sim: Simulation
 ) -> int:
@@ -526,9 +513,9 @@ def _write_exclusions(
             "start_date": wr.dates(d[ok]),
             "category": wr.labels(("FIXD", "LNCH", "PERM"), ex["category"][ok]),
             "sessions": wr.ints(ex["sessions"][ok], null_below=1),
-            "reason_1": wr.labels(_SUSP_REASONS, ex["r1"][ok]),
-            "reason_2": wr.labels(_SUSP_REASONS, ex["r2"][ok]),
-            "reason_3": wr.labels(_SUSP_REASONS, np.full(int(ok.sum()), -1)),
+            "reason_1": wr.labels(SUSPENSION_REASONS, ex["r1"][ok]),
+            "reason_2": wr.labels(SUSPENSION_REASONS, ex["r2"][ok]),
+            "reason_3": wr.labels(SUSPENSION_REASONS, np.full(int(ok.sum()), -1)),
             "status": wr.labels(("UPHELD", "PENDING", "REINSTATED", "WITHDRAWN"), ex["status"][ok]),
         }
     )
