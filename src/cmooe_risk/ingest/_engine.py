@@ -112,7 +112,7 @@ def ingest(
         final_dir = workspace.root / "ingest" / run_id
         staging.mkdir(parents=True)
         try:
-            _write_quarantine_csvs(con, contracts, extracts, key, staging / "quarantine")
+            _write_quarantine_csvs(con, contracts, extracts, key, staging / "quarantine", reports)
             report = IngestReport(
                 run_id=run_id,
                 source_dir=str(source_dir),
@@ -362,16 +362,17 @@ def _malformed_select(contract: Contract, extract: RawExtract) -> str | None:
     )
 
 
+def _quarantined(contract: Contract, extract: RawExtract, key: PseudonymKey) -> str:
+    """Every quarantined row of one source: rows that broke rules, then malformed lines."""
+    malformed = _malformed_select(contract, extract)
+    selects = [_quarantine_select(contract, key), *([malformed] if malformed else [])]
+    return " UNION ALL ".join(selects)
+
+
 def _quarantine_union(
     contracts: list[Contract], extracts: dict[str, RawExtract], key: PseudonymKey
 ) -> str:
-    selects = []
-    for contract in contracts:
-        selects.append(_quarantine_select(contract, key))
-        malformed = _malformed_select(contract, extracts[contract.name])
-        if malformed:
-            selects.append(malformed)
-    return " UNION ALL ".join(selects)
+    return " UNION ALL ".join(_quarantined(c, extracts[c.name], key) for c in contracts)
 
 
 def _write_quarantine_csvs(
@@ -380,16 +381,14 @@ def _write_quarantine_csvs(
     extracts: dict[str, RawExtract],
     key: PseudonymKey,
     directory: Path,
+    reports: list[FileReport],
 ) -> None:
     directory.mkdir(parents=True)
+    quarantined = {report.source: report.quarantined for report in reports}
     for contract in contracts:
-        selects = [_quarantine_select(contract, key)]
-        malformed = _malformed_select(contract, extracts[contract.name])
-        if malformed:
-            selects.append(malformed)
-        query = " UNION ALL ".join(selects)
-        if not fetch_scalar(con, f"SELECT count(*) FROM ({query})", key.params_for(query)):
+        if not quarantined[contract.name]:  # counted already: no need to scan again
             continue
+        query = _quarantined(contract, extracts[contract.name], key)
         target = str(directory / f"{contract.name}.csv").replace("'", "''")
         con.execute(
             f"COPY ({query} ORDER BY coalesce(row_number, line)) TO '{target}' (HEADER, DELIMITER ',')",
