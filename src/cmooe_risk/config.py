@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cmooe_risk._validation import describe_validation_error
 from cmooe_risk.errors import ConfigError
 
 __all__ = [
@@ -98,17 +99,6 @@ class WorkspaceConfig(_Strict):
     pseudonymisation: PseudonymisationConfig = Field(default_factory=PseudonymisationConfig)
 
 
-def _format_validation_error(path: Path, error: ValidationError) -> str:
-    problems = []
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            problems.append(f"unknown key '{key}'")
-        else:
-            problems.append(f"key '{key}': {item['msg']} (got {item.get('input')!r})")
-    return f"Invalid configuration in {path}: " + "; ".join(problems) + "."
-
-
 def load_config(path: Path) -> WorkspaceConfig:
     """Read and validate a configuration file; a missing file means all defaults."""
     if not path.exists():
@@ -124,7 +114,7 @@ def load_config(path: Path) -> WorkspaceConfig:
     try:
         return WorkspaceConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(path, exc)) from exc
+        raise ConfigError(describe_validation_error(f"configuration in {path}", exc)) from exc
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import ConfigError
-from cmooe_risk.features import write_features
+from cmooe_risk.features import monday_on_or_after, write_features
 from cmooe_risk.ingest import IngestReport, ingest
 from cmooe_risk.pseudonym import generate_key_file, load_key
 
@@ -48,10 +48,6 @@ def _ensure_key(workspace: Workspace, messages: list[str]) -> None:
         )
 
 
-def _monday_after(day: date) -> date:
-    return day + timedelta(days=7 - day.weekday())
-
-
 def run_demo(
     workspace: Workspace,
     *,
@@ -83,7 +79,7 @@ def run_demo(
             "No real child is in it."
         )
     report = ingest(workspace, source, extract_date=extract_date, force=True)
-    as_of = _monday_after(extract_date)
+    as_of = monday_on_or_after(extract_date + timedelta(days=1))  # the Monday after
     features_file = workspace.path("features") / f"features-{as_of.isoformat()}.parquet"
     _, audit_file, rows = write_features(workspace, [as_of], features_file)
     messages.append(

@@ -14,6 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cmooe_risk._validation import describe_validation_error
 from cmooe_risk.errors import ConfigError
 
 __all__ = ["DOMAINS", "Feature", "FeatureCatalog", "Stage", "load_catalog", "read_sql"]
@@ -145,4 +146,4 @@ def load_catalog() -> FeatureCatalog:
     try:
         return FeatureCatalog.model_validate({"stages": stages, "features": features})
     except ValidationError as exc:
-        raise ConfigError(f"The feature catalog in features/ is invalid: {exc}") from exc
+        raise ConfigError(describe_validation_error("feature catalog in features/", exc)) from exc

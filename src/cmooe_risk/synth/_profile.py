@@ -9,7 +9,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cmooe_risk._validation import describe_validation_error
 from cmooe_risk.contracts._codes import ETHNICITY_MINOR
+from cmooe_risk.errors import ConfigError
 
 __all__ = ["BUILTIN_PROFILES", "Profile", "load_profile"]
 
@@ -200,14 +202,6 @@ class Profile(_Strict):
         return self
 
 
-def _format(where: str, exc: ValidationError) -> str:
-    problems = []
-    for item in exc.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        problems.append(f"key '{key}': {item['msg']} (got {item.get('input')!r})")
-    return f"Invalid synthetic-LA profile {where}: " + "; ".join(problems) + "."
-
-
 def _builtin_path(name: str) -> Path:
     return Path(str(resources.files("cmooe_risk.synth") / "profiles" / f"{name}.yaml"))
 
@@ -221,8 +215,6 @@ def load_profile(profile: str | Path | Profile | dict[str, Any]) -> Profile:
         The name is unknown, the file is unreadable or not YAML, or a key is invalid
         (the message names the key).
     """
-    from cmooe_risk.errors import ConfigError
-
     if isinstance(profile, Profile):
         return profile
     if isinstance(profile, dict):
@@ -245,4 +237,4 @@ def load_profile(profile: str | Path | Profile | dict[str, Any]) -> Profile:
     try:
         return Profile.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format(where, exc)) from exc
+        raise ConfigError(describe_validation_error(f"synthetic-LA profile {where}", exc)) from exc
