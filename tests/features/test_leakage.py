@@ -115,7 +115,9 @@ def _apply(extracts: Path, t: date, edit) -> None:
     path = extracts / f"{episode_source}.csv"
     header, rows = read_rows(path)
     start = DATE_COLUMNS[episode_source]
-    if kind == "new_episode":  # for any pupil, so it rarely collides with their own episodes
+    if (
+        kind == "new_episode" and rows
+    ):  # for any pupil, so it rarely collides with their own episodes
         base = rows[pick % len(rows)]
         pupils = [p["pupil_id"] for p in read_rows(extracts / "pupils.csv")[1]]
         new = {**base, "pupil_id": pupils[(pick // 7) % len(pupils)], start: _uk(day)}
