@@ -1,0 +1,33 @@
+"""Evaluate risk scores where they will be used: at each locality's caseworker capacity.
+
+:func:`evaluate_window` scores one test window (one row per pupil per as-of date) and
+reports ROC AUC, average precision, Brier score, precision and recall at capacity and at
+the top p% of each as-of date, with 95% CIs from a bootstrap that resamples pupils.
+All scores share the bootstrap replicates, so ratios to a reference score (e.g. the
+ground-truth oracle of a synthetic LA) are paired. The ``*_figure`` functions draw
+the result as matplotlib figures, e.g. for MLflow.
+
+Examples
+--------
+>>> from cmooe_risk.evaluate import evaluate_window, pr_curve_figure  # doctest: +SKIP
+>>> result = evaluate_window(frame, {"model": p, "oracle": q}, {"North": 40})  # doctest: +SKIP
+>>> result.metrics.query("metric == 'precision_at_capacity'")  # doctest: +SKIP
+>>> mlflow.log_figure(pr_curve_figure(result), "pr_curve.png")  # doctest: +SKIP
+"""
+
+from cmooe_risk.evaluate._evaluate import EvaluationResult, evaluate_window
+from cmooe_risk.evaluate._plots import (
+    calibration_figure,
+    importance_figure,
+    pr_curve_figure,
+    precision_at_k_figure,
+)
+
+__all__ = [
+    "EvaluationResult",
+    "calibration_figure",
+    "evaluate_window",
+    "importance_figure",
+    "pr_curve_figure",
+    "precision_at_k_figure",
+]
