@@ -368,18 +368,18 @@ SELECT
     CAST(approved_13w AS DOUBLE) / NULLIF(possible_13w, 0) AS approved_activity_rate_13w,
     CAST(part_time_6w AS DOUBLE) / NULLIF(possible_6w, 0) AS part_time_timetable_share_6w,
     CAST(part_time_13w AS DOUBLE) / NULLIF(possible_13w, 0) AS part_time_timetable_share_13w,
-    unexplained_2w AS unexplained_absence_sessions_2w,
+    CAST(unexplained_2w AS DOUBLE) AS unexplained_absence_sessions_2w,
     CAST(unexplained_6w AS DOUBLE) / NULLIF(possible_6w, 0) AS unexplained_absence_rate_6w,
     CAST(unexplained_13w AS DOUBLE) / NULLIF(possible_13w, 0) AS unexplained_absence_rate_13w,
-    holiday_52w AS term_time_holiday_sessions_52w,
-    suspended_13w AS suspension_absence_sessions_13w,
+    CAST(holiday_52w AS DOUBLE) AS term_time_holiday_sessions_52w,
+    CAST(suspended_13w AS DOUBLE) AS suspension_absence_sessions_13w,
     CAST(monday_absent_13w + friday_absent_13w AS DOUBLE)
         / NULLIF(possible_13w - attended_13w, 0) AS monday_friday_absence_share_13w,
     CASE WHEN possible_ytd > 0 AND attended_ytd <= 0.9 * possible_ytd THEN 1 ELSE 0 END
         AS persistently_absent_ytd,
     CASE WHEN possible_ytd > 0 AND attended_ytd <= 0.5 * possible_ytd THEN 1 ELSE 0 END
         AS severely_absent_ytd,
-    possible_13w AS possible_sessions_13w,
+    CAST(possible_13w AS DOUBLE) AS possible_sessions_13w,
     current_absence_run AS current_absence_run_days,
     longest_absence_run_26w AS longest_absence_run_days_26w,
     current_unexplained_run AS current_unexplained_run_days,

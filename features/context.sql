@@ -91,7 +91,7 @@ SELECT
     CASE WHEN s.roll_status = 'on_roll' THEN 0 ELSE 1 END AS off_roll,
     CASE WHEN f.pupil_pseudonym IS NOT NULL THEN 1 ELSE 0 END AS fsm_current,
     CASE WHEN p.eal = 'Y' THEN 1 ELSE 0 END AS eal,
-    p.idaci_decile,
+    CAST(p.idaci_decile AS DOUBLE) AS idaci_decile,
     p.sex,
     p.ethnicity_major,
     -- whole months since the month of birth, in years
