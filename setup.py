@@ -1,12 +1,20 @@
 """Package discovery only; all metadata is in pyproject.toml.
 
-The feature definitions live in the top-level ``features/`` directory, where analysts
-look for them, and are installed as the package ``cmooe_risk.feature_definitions``.
+Analysts look for feature definitions, model specifications and experiment configs at
+the top level (``features/``, ``models/``, ``experiments/``); they are installed as the
+packages ``cmooe_risk.feature_definitions``, ``cmooe_risk.model_specs`` and
+``cmooe_risk.experiment_configs``.
 """
 
 from setuptools import find_packages, setup
 
+DATA_PACKAGES = {
+    "cmooe_risk.feature_definitions": "features",
+    "cmooe_risk.model_specs": "models",
+    "cmooe_risk.experiment_configs": "experiments",
+}
+
 setup(
-    packages=[*find_packages("src"), "cmooe_risk.feature_definitions"],
-    package_dir={"": "src", "cmooe_risk.feature_definitions": "features"},
+    packages=[*find_packages("src"), *DATA_PACKAGES],
+    package_dir={"": "src", **DATA_PACKAGES},
 )

@@ -1,0 +1,291 @@
+"""The modelling table: point-in-time features joined to outcome labels (and the oracle).
+
+Features for every as-of date of every split are built in one pass and cached as Parquet
+in the workspace, keyed by the ingest run, the dates and the feature definitions, so the
+two outcomes (and reruns on the same data) share them. Labels come from the ``outcomes``
+stage. DuckDB does the joins and the negative sampling; pandas only sees the rows a model
+is fitted or scored on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from cmooe_risk._progress import step
+from cmooe_risk.config import Workspace
+from cmooe_risk.errors import InputDataError, StateError
+from cmooe_risk.features import load_catalog, write_features
+from cmooe_risk.outcomes import build_labels, load_outcomes
+from cmooe_risk.pseudonym import load_key
+from cmooe_risk.train._splits import DataSpan
+from cmooe_risk.warehouse import connect_workspace, fetch_all, fetch_scalar, table_exists
+
+__all__ = [
+    "ModellingData",
+    "data_span",
+    "feature_cache_path",
+    "latest_ingest",
+    "school_weeks",
+]
+
+KEYS = ["pupil_pseudonym", "as_of"]
+#: Spine columns carried beside the features, for ranking within localities.
+CONTEXT = ["locality", "urn", "roll_status"]
+
+
+def data_span(con: duckdb.DuckDBPyConnection) -> DataSpan:
+    if not table_exists(con, "attendance_marks"):
+        raise StateError("The warehouse has no attendance data. Run `cmooe-risk ingest` first.")
+    first, last = fetch_all(
+        con, "SELECT min(session_date), max(session_date) FROM attendance_marks"
+    )[0]
+    if first is None:
+        raise StateError("The warehouse's attendance_marks table is empty: nothing to train on.")
+    return DataSpan(first=first, last=last)
+
+
+def school_weeks(con: duckdb.DuckDBPyConnection) -> frozenset[date]:
+    """Mondays of the weeks with at least one school day, read from the registers.
+
+    The rule is the outcomes stage's (``school_days.sql``): a school day has marks other
+    than '#' numbering at least a quarter of the median day's. Models are trained and
+    tested on term-time as-of dates only: the weekly job runs in term, and a holiday
+    Monday adds no information that the Monday before it did not have.
+    """
+    rows = fetch_all(
+        con,
+        """
+        WITH daily AS (
+            SELECT session_date, SUM(CASE WHEN code <> '#' THEN 1 ELSE 0 END) AS marks
+            FROM attendance_marks WHERE superseded_at IS NULL GROUP BY session_date
+        ), typical AS (SELECT MEDIAN(marks) AS median_marks FROM daily)
+        SELECT DISTINCT CAST(d.session_date - CAST(isodow(d.session_date) - 1 AS INTEGER) AS DATE)
+        FROM daily AS d CROSS JOIN typical AS t
+        WHERE d.marks > 0 AND d.marks >= 0.25 * t.median_marks
+        """,
+    )
+    return frozenset(monday for (monday,) in rows)
+
+
+def latest_ingest(con: duckdb.DuckDBPyConnection) -> dict:
+    """The last ingest run and its files' hashes and counts: no personal data."""
+    if not table_exists(con, "ingest_runs"):
+        raise StateError("Nothing has been ingested yet. Run `cmooe-risk ingest SOURCE_DIR`.")
+    run_id, extract_date, finished = fetch_all(
+        con,
+        "SELECT run_id, extract_date, finished_at FROM ingest_runs "
+        "ORDER BY finished_at DESC LIMIT 1",
+    )[0]
+    files = fetch_all(
+        con,
+        "SELECT source, file, sha256, rows_in, accepted, quarantined FROM ingest_files "
+        "WHERE run_id = ? ORDER BY position",
+        [run_id],
+    )
+    return {
+        "ingest_run_id": run_id,
+        "extract_date": extract_date.isoformat(),
+        "ingested_at": finished.isoformat(timespec="seconds"),
+        "files": [
+            dict(
+                zip(
+                    ("source", "file", "sha256", "rows_in", "accepted", "quarantined"),
+                    f,
+                    strict=True,
+                )
+            )
+            for f in files
+        ],
+    }
+
+
+def _definitions_hash() -> str:
+    digest = hashlib.sha256()
+    root = resources.files("cmooe_risk.feature_definitions")
+    for item in sorted(root.iterdir(), key=lambda p: p.name):
+        if item.name.endswith((".sql", ".yaml")):
+            digest.update(item.name.encode() + item.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def feature_cache_path(workspace: Workspace, ingest_run_id: str, dates: Sequence[date]) -> Path:
+    key = json.dumps([ingest_run_id, _definitions_hash(), [d.isoformat() for d in dates]])
+    name = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return workspace.path("features") / "training" / f"features-{name}.parquet"
+
+
+@dataclass
+class ModellingData:
+    """Features and labels for one outcome, on an open read-only warehouse connection."""
+
+    con: duckdb.DuckDBPyConnection
+    features: tuple[str, ...]
+    features_file: Path
+    outcome: str
+    horizon_weeks: int
+    label_summary: object
+    oracle_available: bool = False
+    manifest: dict = field(default_factory=dict)
+
+    @classmethod
+    @contextmanager
+    def open(
+        cls,
+        workspace: Workspace,
+        outcome: str,
+        horizon_weeks: int,
+        dates: Sequence[date],
+        *,
+        ground_truth: Path | None = None,
+        oracle_dates: Sequence[date] = (),
+    ) -> Iterator[ModellingData]:
+        dates = sorted(set(dates))
+        with connect_workspace(workspace, read_only=True) as con:
+            ingest_info = latest_ingest(con)
+        features_file = feature_cache_path(workspace, ingest_info["ingest_run_id"], dates)
+        if not features_file.exists():
+            with step(f"Features for {len(dates)} as-of dates"):
+                write_features(workspace, dates, features_file)
+        spec = load_outcomes()[outcome]
+        catalog = tuple(f.name for f in load_catalog().model_features)
+        with connect_workspace(workspace, read_only=True) as con:
+            path = str(features_file).replace("'", "''")
+            con.execute(
+                f"CREATE TEMP VIEW modelling_features AS SELECT * FROM read_parquet('{path}')"
+            ).fetchall()
+            with step(f"Labels: {outcome}, {horizon_weeks}-week horizon"):
+                summary = build_labels(
+                    con, spec, keys="modelling_features", horizon_weeks=horizon_weeks, into="labels"
+                )
+            data = cls(
+                con=con,
+                features=catalog,
+                features_file=features_file,
+                outcome=outcome,
+                horizon_weeks=horizon_weeks,
+                label_summary=summary,
+            )
+            data.manifest = {
+                **ingest_info,
+                "feature_file_sha256_prefix": features_file.stem.removeprefix("features-"),
+                "feature_definitions_sha256_prefix": _definitions_hash(),
+                "labels": {
+                    k: (v.isoformat() if isinstance(v, date) else v)
+                    for k, v in vars(summary).items()
+                },
+            }
+            if ground_truth is not None:
+                with step("Oracle: joining the synthetic LA's ground-truth risk"):
+                    data._attach_oracle(workspace, ground_truth, oracle_dates)
+            yield data
+
+    def _attach_oracle(
+        self, workspace: Workspace, ground_truth: Path, dates: Sequence[date]
+    ) -> None:
+        candidates = [ground_truth / "ground_truth" / "ground_truth.parquet"]
+        candidates += [ground_truth / "ground_truth.parquet", ground_truth]
+        file = next((c for c in candidates if c.is_file()), candidates[0])
+        if not file.exists():
+            raise InputDataError(
+                f"No ground truth at {file}: --ground-truth takes the synthetic LA's "
+                "directory (the one `cmooe-risk synth --out` wrote) or its ground_truth/ folder."
+            )
+        columns = [
+            c for (c,) in fetch_all(self.con, f"SELECT name FROM parquet_schema('{_q(file)}')")
+        ]
+        wanted = f"p_{self.outcome}"
+        if wanted not in columns or "horizon_weeks" not in columns:
+            raise InputDataError(
+                f"{file} is not a synthetic LA's ground truth (no {wanted} column)."
+            )
+        horizons = {
+            h
+            for (h,) in fetch_all(
+                self.con, f"SELECT DISTINCT horizon_weeks FROM read_parquet('{_q(file)}')"
+            )
+        }
+        if self.horizon_weeks not in horizons:
+            self.manifest["oracle"] = (
+                f"not available: the ground truth has horizons {sorted(horizons)}, "
+                f"not {self.horizon_weeks} weeks"
+            )
+            return
+        key = load_key(workspace)
+        date_list = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(set(dates)))
+        sql = (
+            "CREATE OR REPLACE TEMP TABLE oracle AS "
+            f"SELECT {key.sql('g.pupil_id')} AS pupil_pseudonym, g.as_of, "
+            f"g.{wanted} AS oracle_risk "
+            f"FROM (SELECT CAST(pupil_id AS VARCHAR) AS pupil_id, as_of, {wanted} "
+            f"FROM read_parquet('{_q(file)}') WHERE horizon_weeks = {int(self.horizon_weeks)} "
+            f"AND as_of IN ({date_list})) AS g"
+        )
+        self.con.execute(sql, key.params_for(sql)).fetchall()
+        self.oracle_available = True
+        self.manifest["oracle"] = f"ground truth {file.name}, horizon {self.horizon_weeks} weeks"
+
+    def rows(
+        self,
+        dates: Sequence[date],
+        *,
+        negative_sample_rate: float = 1.0,
+        seed: int = 0,
+        with_oracle: bool = False,
+    ) -> pd.DataFrame:
+        """Labelled rows at ``dates`` (censored rows dropped), features as float32.
+
+        With ``negative_sample_rate < 1`` a deterministic hash of (pupil, as-of, seed)
+        keeps that share of the negatives and every positive: training rows only.
+        """
+        date_list = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(set(dates)))
+        columns = ", ".join(f"CAST(f.{name} AS FLOAT) AS {name}" for name in self.features)
+        sample = ""
+        if negative_sample_rate < 1.0:
+            threshold = int(negative_sample_rate * 1_000_000)
+            sample = (
+                f"AND (l.label = 1 OR hash(f.pupil_pseudonym, f.as_of, {int(seed)}) "
+                f"% 1000000 < {threshold})"
+            )
+        oracle_column, oracle_join = "", ""
+        if with_oracle and self.oracle_available:
+            oracle_column = ", COALESCE(o.oracle_risk, 0.0) AS oracle_risk, o.oracle_risk IS NOT NULL AS oracle_known"
+            oracle_join = "LEFT JOIN oracle AS o ON o.pupil_pseudonym = f.pupil_pseudonym AND o.as_of = f.as_of"
+        sql = (
+            f"SELECT f.pupil_pseudonym, f.as_of, COALESCE(f.locality, 'Unknown') AS locality, "
+            f"f.urn, f.roll_status, CAST(l.label AS TINYINT) AS label, {columns}{oracle_column} "
+            "FROM modelling_features AS f "
+            "JOIN labels AS l ON l.pupil_pseudonym = f.pupil_pseudonym AND l.as_of = f.as_of "
+            f"{oracle_join} "
+            f"WHERE l.label IS NOT NULL AND f.as_of IN ({date_list}) {sample} "
+            "ORDER BY f.as_of, f.pupil_pseudonym"
+        )
+        return self.con.execute(sql).df()
+
+    def label_counts(self, dates: Sequence[date]) -> dict[str, int]:
+        date_list = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(set(dates)))
+        rows = fetch_all(
+            self.con,
+            f"SELECT status, count(*) FROM labels WHERE as_of IN ({date_list}) GROUP BY status",
+        )
+        return {status: int(n) for status, n in rows}
+
+    def roll_size(self, as_of: date) -> int:
+        return int(
+            fetch_scalar(
+                self.con, "SELECT count(*) FROM modelling_features WHERE as_of = ?", [as_of]
+            )
+        )
+
+
+def _q(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -1,0 +1,121 @@
+"""MLflow: the workspace's tracking store, experiments, run logging and the registry.
+
+The embedded default is MLflow 3's SQLite store in the workspace (``mlflow.db``), with
+artifacts in ``mlruns/`` beside it; ``MLFLOW_TRACKING_URI`` or the workspace config
+point at a server instead. Registered models are ``cmooe-<outcome>``; the weekly job
+loads the version with the ``champion`` alias (aliases, not the deprecated stages).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+from cmooe_risk.config import Workspace
+from cmooe_risk.errors import ConfigError, StateError
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "client_for",
+    "ensure_experiment",
+    "registered_model_name",
+]
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+RISK_MODEL_CODE = Path(__file__).with_name("_risk_model.py")
+
+
+def registered_model_name(outcome: str) -> str:
+    return f"cmooe-{outcome}"
+
+
+@contextmanager
+def quiet_mlflow():
+    """MLflow's own chatter (alembic migrations, type-hint hints) is not for caseworkers."""
+    import mlflow  # noqa: F401  (importing it configures its loggers: quieten them after)
+
+    loggers = [logging.getLogger(name) for name in ("mlflow", "alembic", "mlflow.store.db.utils")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module="mlflow")
+        warnings.filterwarnings("ignore", category=UserWarning, message=".*type hint.*")
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
+
+
+def client_for(workspace: Workspace):
+    """An MlflowClient on the workspace's tracking store, set as MLflow's current one."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    with quiet_mlflow():
+        import mlflow
+
+        uri = workspace.mlflow_tracking_uri
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+            client.search_experiments(max_results=1)
+        except Exception as error:  # MLflow raises many types for an unreachable store
+            raise ConfigError(
+                f"Cannot open the MLflow tracking store {uri}: {str(error).splitlines()[0]}. "
+                "Check MLFLOW_TRACKING_URI or mlflow_tracking_uri in cmooe-risk.yaml."
+            ) from error
+    return client
+
+
+def _embedded(workspace: Workspace) -> bool:
+    return workspace.mlflow_tracking_uri.startswith("sqlite:///")
+
+
+def ensure_experiment(client, workspace: Workspace, name: str) -> str:
+    """The experiment's id, creating it (with artifacts in the workspace) if needed."""
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        if existing.lifecycle_stage == "deleted":
+            raise StateError(
+                f"The MLflow experiment {name!r} is deleted. Restore it "
+                f"(`mlflow experiments restore --experiment-id {existing.experiment_id}`) "
+                "or remove it permanently (`mlflow gc`)."
+            )
+        return existing.experiment_id
+    location = (workspace.root / "mlruns").as_uri() if _embedded(workspace) else None
+    return client.create_experiment(name, artifact_location=location)
+
+
+def experiment_id_or_none(client, outcome: str) -> str | None:
+    experiment = client.get_experiment_by_name(registered_model_name(outcome))
+    return None if experiment is None else experiment.experiment_id
+
+
+def version_by_alias(client, outcome: str, alias: str):
+    """The registered version holding ``alias``, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(registered_model_name(outcome), alias)
+    except MlflowException:
+        return None
+
+
+def version_for_run(client, outcome: str, run_id: str):
+    """The registered version made from this run's model, or None."""
+    name = registered_model_name(outcome)
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+    except Exception:
+        return None
+    for version in versions:
+        if version.run_id == run_id:
+            return version
+    return None

@@ -1,0 +1,497 @@
+"""Train an experiment: temporal splits, every model, evaluation, MLflow, challenger.
+
+For each test split every model is fitted on the training dates, calibrated on the
+validation dates and scored on the test dates; the scores of all models (and, on a
+synthetic LA, the ground-truth oracle) are evaluated together, so their bootstrap
+intervals and ratios are paired. The deployment split then refits every model on the
+newest data with the same recipe; that fit is what MLflow stores and the registry serves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cmooe_risk import __version__
+from cmooe_risk._progress import step
+from cmooe_risk.config import Workspace
+from cmooe_risk.features import load_catalog
+from cmooe_risk.train._dataset import ModellingData, data_span, school_weeks
+from cmooe_risk.train._estimators import fit_model
+from cmooe_risk.train._experiment import ExperimentConfig, load_experiment
+from cmooe_risk.train._risk_model import Scorer
+from cmooe_risk.train._splits import TemporalSplit, make_splits
+from cmooe_risk.train._tracking import (
+    CHALLENGER,
+    RISK_MODEL_CODE,
+    client_for,
+    ensure_experiment,
+    quiet_mlflow,
+    registered_model_name,
+)
+from cmooe_risk.warehouse import connect_workspace
+
+__all__ = ["HEADLINE_METRICS", "TrainingResult", "train_experiment"]
+
+ORACLE = "oracle"
+#: Shown in summaries and `models compare`, in this order.
+HEADLINE_METRICS = (
+    "precision_at_capacity",
+    "recall_at_capacity",
+    "roc_auc",
+    "average_precision",
+    "brier",
+)
+
+
+@dataclass
+class TrainingResult:
+    """What one ``train`` run produced."""
+
+    outcome: str
+    experiment_id: str
+    parent_run_id: str
+    model_runs: dict[str, str]
+    summary: pd.DataFrame
+    splits: list[TemporalSplit]
+    challenger_version: str | None = None
+    oracle: bool = False
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def train_experiment(
+    workspace: Workspace,
+    experiment: str | Path | ExperimentConfig,
+    *,
+    ground_truth: Path | None = None,
+) -> TrainingResult:
+    """Train, evaluate and log every model of an experiment; register the challenger.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Holds the warehouse (already ingested) and the MLflow store.
+    experiment : str, Path or ExperimentConfig
+        An experiment file, the name of a shipped one, or a loaded config.
+    ground_truth : Path, optional
+        A synthetic LA's directory (or its ``ground_truth/``): adds the oracle ceiling.
+    """
+    started = time.perf_counter()
+    config = experiment if isinstance(experiment, ExperimentConfig) else load_experiment(experiment)
+    client = client_for(workspace)  # fail early if the store is unreachable
+    with connect_workspace(workspace, read_only=True) as con:
+        span = data_span(con)
+        term_weeks = school_weeks(con)
+    temporal = config.temporal
+    splits = make_splits(
+        span,
+        horizon_weeks=config.horizon_weeks,
+        label_gap_weeks=config.label_gap_weeks,
+        min_history_weeks=temporal.min_history_weeks,
+        frequency_weeks=temporal.as_of_frequency_weeks,
+        test_windows=temporal.test_windows,
+        test_window_weeks=temporal.test_window_weeks,
+        validation_weeks=temporal.validation_weeks,
+        eligible=term_weeks,
+    )
+    all_dates = sorted({d for s in splits for d in (*s.train, *s.validation, *s.test)})
+    test_dates = sorted({d for s in splits for d in s.test})
+    windows: dict[str, object] = {}
+    deployed: dict[str, Scorer] = {}
+    split_counts: dict[str, dict] = {}
+    with ModellingData.open(
+        workspace,
+        config.outcome,
+        config.horizon_weeks,
+        all_dates,
+        ground_truth=ground_truth,
+        oracle_dates=test_dates,
+    ) as data:
+        for split in splits:
+            fitted, counts, window = _run_split(config, data, split, workspace)
+            split_counts[split.name] = counts
+            if window is None:
+                deployed = fitted
+            else:
+                windows[split.name] = window
+        manifest = {
+            **data.manifest,
+            "data_span": {"first": span.first.isoformat(), "last": span.last.isoformat()},
+            "splits": {s.name: {**s.describe(), **split_counts[s.name]} for s in splits},
+            "cmooe_risk_version": __version__,
+        }
+        oracle = data.oracle_available
+    summary = _summary_table(windows, config, oracle)
+    with step("MLflow: logging runs and models"):
+        result = _log_to_mlflow(
+            client, workspace, config, splits, windows, deployed, manifest, summary, oracle
+        )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _run_split(config: ExperimentConfig, data: ModellingData, split: TemporalSplit, workspace):
+    seed = config.training.seed
+    with step(f"{config.outcome}: {split.name} data"):
+        train = data.rows(
+            split.train, negative_sample_rate=config.training.negative_sample_rate, seed=seed
+        )
+        validation = data.rows(split.validation)
+    counts = {
+        "train_rows": len(train),
+        "train_positives": int(train["label"].sum()),
+        "validation_rows": len(validation),
+        "validation_positives": int(validation["label"].sum()),
+    }
+    fitted = {}
+    with step(f"{config.outcome}: {split.name} fitting", total=len(config.models)) as advance:
+        for name in config.models:
+            fitted[name] = fit_model(
+                config.model_specs[name],
+                data.features,
+                train,
+                validation,
+                calibration=config.calibration,
+                seed=seed,
+                outcome=config.outcome,
+            )
+            advance(1)
+    del train, validation
+    if split.is_deployment:
+        return fitted, counts, None
+    from cmooe_risk.evaluate import evaluate_window
+
+    test = data.rows(split.test, with_oracle=True)
+    counts["test_rows"] = len(test)
+    counts["test_positives"] = int(test["label"].sum())
+    scores = {name: scorer.risk(test) for name, scorer in fitted.items()}
+    if data.oracle_available:
+        scores[ORACLE] = test["oracle_risk"].to_numpy(dtype=np.float64)
+        counts["oracle_coverage"] = float(test["oracle_known"].mean()) if len(test) else 0.0
+    frame = pd.DataFrame(
+        {
+            "as_of": test["as_of"],
+            "locality": test["locality"].astype(str),
+            "cluster": test["pupil_pseudonym"].astype(str),
+            "label": test["label"].astype(np.int8),
+        }
+    )
+    localities = workspace.config.localities
+    with step(
+        f"{config.outcome}: {split.name} evaluation ({config.evaluation.bootstrap} resamples)"
+    ):
+        window = evaluate_window(
+            frame,
+            scores=scores,
+            capacities=dict(localities.capacities),
+            default_capacity=localities.default_capacity,
+            k_percents=tuple(config.evaluation.k_percents),
+            n_boot=config.evaluation.bootstrap,
+            seed=seed,
+            ratio_to=ORACLE if data.oracle_available else None,
+        )
+    return fitted, counts, window
+
+
+def _summary_table(windows: dict, config: ExperimentConfig, oracle: bool) -> pd.DataFrame:
+    """Headline metrics of the newest test window: one row per model (and the oracle)."""
+    newest = windows[list(windows)[-1]]
+    metrics = newest.metrics
+    rows = []
+    for score in [*config.models, *([ORACLE] if oracle else [])]:
+        row = {"model": score}
+        for metric in HEADLINE_METRICS:
+            hit = metrics[(metrics["score"] == score) & (metrics["metric"] == metric)]
+            if len(hit):
+                row[metric] = float(hit["value"].iloc[0])
+                row[f"{metric}_ci_low"] = float(hit["ci_low"].iloc[0])
+                row[f"{metric}_ci_high"] = float(hit["ci_high"].iloc[0])
+        if oracle and score != ORACLE:
+            ratios = newest.ratios
+            hit = ratios[(ratios["score"] == score) & (ratios["metric"] == "precision_at_capacity")]
+            if len(hit):
+                row["ratio_to_oracle"] = float(hit["value"].iloc[0])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _metrics_for(score: str, windows: dict, oracle: bool) -> dict[str, float]:
+    """MLflow metrics for one model: the newest window as headline, each window prefixed."""
+    out: dict[str, float] = {}
+    names = list(windows)
+    for index, name in enumerate(names):
+        result = windows[name]
+        prefixes = [f"{name}."] + ([""] if index == len(names) - 1 else [])
+        for table, label in (
+            (result.metrics, ""),
+            (result.ratios if oracle else None, "ratio_to_oracle."),
+        ):
+            if table is None or table.empty:
+                continue
+            for row in table[table["score"] == score].itertuples():
+                for prefix in prefixes:
+                    base = f"{prefix}{label}{row.metric}"
+                    out[base] = row.value
+                    if not np.isnan(row.ci_low):
+                        out[f"{base}_ci_low"] = row.ci_low
+                        out[f"{base}_ci_high"] = row.ci_high
+        if oracle:
+            for row in result.metrics[result.metrics["score"] == ORACLE].itertuples():
+                for prefix in prefixes:
+                    out[f"{prefix}oracle.{row.metric}"] = row.value
+    return {k: float(v) for k, v in out.items() if v is not None and np.isfinite(v)}
+
+
+def _input_example(scorer: Scorer, integer_features: set[str]) -> pd.DataFrame:
+    """Two made-up pupils, never a real pupil's row: the training medians, and the same
+    pupil with recent suspensions and poor attendance. The signature needs only the
+    columns and types; a reader of the model gets a plausible example.
+    """
+    typical = [np.nan if v is None else v for v in scorer.spec["reference_values"]]
+    example = pd.DataFrame([typical, typical], columns=scorer.features).astype("float64")
+    concerning = {
+        "attendance_rate_6w": 0.7,
+        "attendance_rate_13w": 0.75,
+        "unauthorised_absence_rate_6w": 0.2,
+        "suspensions_13w": 2.0,
+        "suspensions_52w": 3.0,
+    }
+    for column, value in concerning.items():
+        if column in example:
+            example.loc[1, column] = value
+    for column in integer_features & set(example.columns):
+        example[column] = example[column].fillna(0).round().astype("int64")
+    return example
+
+
+def _signature(scorer: Scorer, example: pd.DataFrame, integer_features: set[str]):
+    """Inputs typed as the feature catalog types them (counts and flags are integers, and
+    MLflow will not silently turn an integer column into a float one); outputs inferred.
+    """
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types import ColSpec, Schema
+
+    inputs = Schema(
+        [
+            ColSpec("long" if name in integer_features else "double", name)
+            for name in scorer.features
+        ]
+    )
+    outputs = infer_signature(example, scorer.predict(example)).outputs
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def _log_model_run(
+    client,
+    workspace,
+    experiment_id,
+    parent_id,
+    config,
+    name,
+    scorer,
+    windows,
+    oracle,
+    manifest,
+    batch,
+):
+    import mlflow
+    from mlflow.entities import Metric, Param, RunTag
+
+    from cmooe_risk.evaluate import (
+        calibration_figure,
+        importance_figure,
+        pr_curve_figure,
+        precision_at_k_figure,
+    )
+
+    spec = config.model_specs[name]
+    run = client.create_run(
+        experiment_id,
+        run_name=name,
+        tags={
+            "mlflow.parentRunId": parent_id,
+            "cmooe.role": "model",
+            "cmooe.outcome": config.outcome,
+            "cmooe.model": name,
+            "cmooe.kind": spec.kind,
+            "cmooe.horizon_weeks": str(config.horizon_weeks),
+            "cmooe.batch": batch,
+            "cmooe.oracle": str(oracle).lower(),
+            "mlflow.note.content": spec.description,
+        },
+    )
+    run_id = run.info.run_id
+    now = int(time.time() * 1000)
+    params = {
+        "outcome": config.outcome,
+        "horizon_weeks": config.horizon_weeks,
+        "model": name,
+        "kind": spec.kind,
+        "features": len(scorer.features),
+        "calibration": scorer.spec["calibration"]["method"],
+        "negative_sample_rate": config.training.negative_sample_rate,
+        "as_of_frequency_weeks": config.temporal.as_of_frequency_weeks,
+        "label_gap_weeks": config.label_gap_weeks,
+        "test_windows": config.temporal.test_windows,
+        "bootstrap": config.evaluation.bootstrap,
+        "experiment_sha256": config.sha256[:16],
+    }
+    if spec.kind == "lightgbm":
+        params["num_trees"] = scorer.spec["lightgbm"]["num_trees"]
+    metrics = _metrics_for(name, windows, oracle)
+    client.log_batch(
+        run_id,
+        metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
+        params=[Param(k, str(v)) for k, v in params.items()],
+        tags=[RunTag("cmooe.headline_window", list(windows)[-1])],
+    )
+    client.log_dict(run_id, config.as_logged_dict(), "config/experiment.json")
+    client.log_dict(run_id, spec.model_dump(mode="json"), "config/model_spec.json")
+    client.log_dict(run_id, manifest, "data_manifest.json")
+    for window_name, result in windows.items():
+        table = result.metrics[result.metrics["score"].isin([name, ORACLE])]
+        client.log_text(run_id, table.to_csv(index=False), f"metrics/{window_name}.csv")
+    newest = windows[list(windows)[-1]]
+    figures = {
+        "plots/pr_curve.png": pr_curve_figure(newest),
+        "plots/calibration.png": calibration_figure(newest),
+        "plots/precision_at_k_by_window.png": precision_at_k_figure(windows),
+        "plots/importance.png": importance_figure(*_importance(scorer)),
+    }
+    import matplotlib.pyplot as plt
+
+    for path, figure in figures.items():
+        client.log_figure(run_id, figure, path)
+        plt.close(figure)
+
+    integer_features = {f.name for f in load_catalog().model_features if f.dtype in ("int", "bool")}
+    example = _input_example(scorer, integer_features)
+    signature = _signature(scorer, example, integer_features)
+    with tempfile.TemporaryDirectory() as scratch:
+        scorer.spec["version"] = {
+            "cmooe_risk": __version__,
+            "outcome": config.outcome,
+            "horizon_weeks": config.horizon_weeks,
+            "model": name,
+            "trained_on": manifest.get("extract_date"),
+        }
+        scorer.save(Path(scratch) / "model")
+        with mlflow.start_run(run_id=run_id, nested=True):
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(RISK_MODEL_CODE),
+                artifacts={"model": str(Path(scratch) / "model")},
+                signature=signature,
+                input_example=example,
+                pip_requirements=_requirements(spec.kind),
+                metadata={"features": scorer.features, "outcome": config.outcome},
+            )
+    client.set_tag(run_id, "cmooe.model_uri", info.model_uri)
+    client.set_terminated(run_id, "FINISHED")
+    return run_id, info.model_uri
+
+
+def _importance(scorer: Scorer) -> tuple[list[str], list[float]]:
+    spec = scorer.spec
+    if spec["kind"] == "lightgbm":
+        return scorer.features, spec["importance_gain"]
+    if spec["kind"] == "logistic":
+        return scorer.features, [abs(c) for c in spec["logistic"]["coef"]]
+    totals = dict.fromkeys(scorer.features, 0.0)
+    for rule in spec["points"]:
+        totals[rule["feature"]] += rule["points"]
+    return list(totals), list(totals.values())
+
+
+def _requirements(kind: str) -> list[str]:
+    import mlflow
+
+    requirements = [
+        f"mlflow=={mlflow.__version__}",
+        f"numpy=={np.__version__}",
+        f"pandas=={pd.__version__}",
+    ]
+    if kind == "lightgbm":
+        import lightgbm
+
+        requirements.append(f"lightgbm=={lightgbm.__version__}")
+    return requirements
+
+
+def _log_to_mlflow(client, workspace, config, splits, windows, deployed, manifest, summary, oracle):
+    import mlflow
+
+    with quiet_mlflow():
+        experiment_id = ensure_experiment(client, workspace, config.experiment_name)
+        batch = uuid.uuid4().hex[:12]
+        parent = client.create_run(
+            experiment_id,
+            run_name=f"train {config.outcome} {date.today().isoformat()}",
+            tags={
+                "cmooe.role": "training",
+                "cmooe.outcome": config.outcome,
+                "cmooe.batch": batch,
+                "mlflow.note.content": (
+                    f"Models for {config.outcome.replace('_', ' ')} within "
+                    f"{config.horizon_weeks} weeks. Metrics are from temporal test windows; "
+                    "each model run stores the same recipe refitted on the newest data."
+                ),
+            },
+        )
+        parent_id = parent.info.run_id
+        client.log_dict(parent_id, config.as_logged_dict(), "config/experiment.json")
+        client.log_dict(parent_id, manifest, "data_manifest.json")
+        client.log_text(parent_id, summary.to_csv(index=False), "summary.csv")
+        model_runs, model_uris = {}, {}
+        for name in config.models:
+            run_id, uri = _log_model_run(
+                client,
+                workspace,
+                experiment_id,
+                parent_id,
+                config,
+                name,
+                deployed[name],
+                windows,
+                oracle,
+                manifest,
+                batch,
+            )
+            model_runs[name], model_uris[name] = run_id, uri
+        client.set_terminated(parent_id, "FINISHED")
+        version = None
+        if config.challenger:
+            with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints to stderr
+                registered = mlflow.register_model(
+                    model_uris[config.challenger],
+                    registered_model_name(config.outcome),
+                    tags={
+                        "cmooe.outcome": config.outcome,
+                        "cmooe.model": config.challenger,
+                        "cmooe.run_id": model_runs[config.challenger],
+                    },
+                )
+            version = registered.version
+            client.set_registered_model_alias(
+                registered_model_name(config.outcome), CHALLENGER, version
+            )
+    return TrainingResult(
+        outcome=config.outcome,
+        experiment_id=experiment_id,
+        parent_run_id=parent_id,
+        model_runs=model_runs,
+        summary=summary.assign(run_id=summary["model"].map(model_runs)),
+        splits=splits,
+        challenger_version=version,
+        oracle=oracle,
+    )
