@@ -9,7 +9,7 @@ from cmooe_risk.demo import run_demo
 
 
 def test_demo_generates_loads_and_builds_features(workspace: Workspace) -> None:
-    result = run_demo(workspace, pupils=1500, years=2)
+    result = run_demo(workspace, pupils=1500, years=2, train=False)
 
     report = result.ingest_report
     assert report.quarantined == 0

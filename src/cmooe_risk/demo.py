@@ -1,11 +1,14 @@
 """The demo job: every stage of the weekly run, on a synthetic local authority.
 
 It grows issue by issue into the whole weekly job. Today: generate a synthetic LA,
-validate and load its extracts, and build this week's features for the whole cohort.
+validate and load its extracts, build this week's features for the whole cohort, train
+and evaluate every model of both shipped experiments (with the synthetic LA's ground
+truth as the oracle ceiling) and promote each outcome's challenger to champion.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
@@ -17,7 +20,14 @@ from cmooe_risk.features import monday_on_or_after, write_features
 from cmooe_risk.ingest import IngestReport, ingest
 from cmooe_risk.pseudonym import generate_key_file, load_key
 
-__all__ = ["DEMO_PUPILS", "DEMO_YEARS", "DemoResult", "fixture_dir", "run_demo"]
+__all__ = [
+    "DEMO_PUPILS",
+    "DEMO_YEARS",
+    "DemoResult",
+    "fixture_dir",
+    "run_demo",
+    "train_and_promote",
+]
 
 #: Large enough that models have events to learn from (issue #7 asks for >= 30k x 3 years).
 DEMO_PUPILS = 30_000
@@ -30,6 +40,8 @@ class DemoResult:
     ingest_report: IngestReport
     messages: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
+    training: list = field(default_factory=list)
+    promotions: list[str] = field(default_factory=list)
 
 
 def fixture_dir() -> Path:
@@ -54,6 +66,7 @@ def run_demo(
     use_fixture: bool = False,
     pupils: int = DEMO_PUPILS,
     years: int = DEMO_YEARS,
+    train: bool = True,
 ) -> DemoResult:
     """Run every stage that exists so far on a freshly generated synthetic LA."""
     messages: list[str] = []
@@ -86,16 +99,60 @@ def run_demo(
         f"Features as of {as_of.isoformat()} (the Monday after the extract) for {rows:,} "
         f"children in the cohort: {features_file}"
     )
-    return DemoResult(
-        ingest_report=report,
-        messages=messages,
-        next_steps=[
-            f"Warehouse: {workspace.warehouse_path}",
-            f"Ingest report and quarantine: {report.output_dir}",
-            f"Feature catalog: docs/features.md; audit attributes: {audit_file}",
-            "Features over a range: cmooe-risk -w "
-            f"{workspace.root} features --from 2025-09-08 --to 2025-12-15 --out f.parquet",
-            "Calibration of the synthetic LA: cmooe-risk synth --profile england "
-            "--pupils 20000 --years 2 --seed 11 --out DIR --check",
-        ],
+    result = DemoResult(ingest_report=report, messages=messages)
+    if use_fixture:
+        messages.append("Training skipped: the fixture LA is too small to learn from.")
+    elif train:
+        train_and_promote(workspace, source, result)
+    result.next_steps = [
+        f"Warehouse: {workspace.warehouse_path}",
+        f"Ingest report and quarantine: {report.output_dir}",
+        f"Feature catalog: docs/features.md; audit attributes: {audit_file}",
+        f"MLflow runs and registered models: mlflow ui --backend-store-uri "
+        f"{workspace.mlflow_tracking_uri}",
+        f"Compare runs: cmooe-risk -w {workspace.root} models compare --outcome "
+        "permanent_exclusion",
+        "Features over a range: cmooe-risk -w "
+        f"{workspace.root} features --from 2025-09-08 --to 2025-12-15 --out f.parquet",
+        "Calibration of the synthetic LA: cmooe-risk synth --profile england "
+        "--pupils 20000 --years 2 --seed 11 --out DIR --check",
+    ]
+    return result
+
+
+def train_and_promote(
+    workspace: Workspace,
+    synthetic_la: Path,
+    result: DemoResult,
+    experiments: Mapping[str, Path] | None = None,
+) -> None:
+    """Train both experiments (default: the shipped ones) and promote each challenger.
+
+    The challenger becomes the champion only if it passes the promotion gates; a refusal
+    (a rerun that does not beat the champion) is reported, not raised.
+    """
+    from cmooe_risk.errors import StateError
+    from cmooe_risk.train import (
+        load_experiment,
+        promote_run,
+        shipped_experiments,
+        train_experiment,
     )
+
+    experiments = experiments or shipped_experiments()
+    for outcome in ("permanent_exclusion", "missing_education"):
+        config = load_experiment(experiments[outcome])
+        trained = train_experiment(workspace, config, ground_truth=synthetic_la)
+        result.training.append(trained)
+        challenger = trained.model_runs.get(config.challenger or "")
+        if challenger is None:
+            continue
+        try:
+            promotion = promote_run(workspace, outcome, challenger)
+        except StateError as refused:  # a rerun may not beat the champion: say so, go on
+            result.promotions.append(refused.message)
+        else:
+            result.promotions.append(
+                f"cmooe-{outcome} version {promotion.version} ({promotion.model}) is the "
+                "champion (registry alias)."
+            )

@@ -207,3 +207,20 @@ def test_experiment_errors_name_the_bad_value(tmp_path: Path) -> None:
         load_experiment(typo)
     with pytest.raises(ConfigError, match="No experiment 'nope'"):
         load_experiment("nope")
+
+
+def test_the_demo_trains_both_outcomes_and_promotes_champions(trained_copy) -> None:
+    from cmooe_risk.demo import DemoResult, train_and_promote
+
+    result = DemoResult(ingest_report=None)
+    train_and_promote(
+        trained_copy.workspace, trained_copy.synth_dir, result, trained_copy.experiments
+    )
+    assert [t.outcome for t in result.training] == list(OUTCOMES)
+    client = client_for(trained_copy.workspace)
+    for trained_result, message in zip(result.training, result.promotions, strict=True):
+        champion = client.get_model_version_by_alias(
+            registered_model_name(trained_result.outcome), CHAMPION
+        )
+        assert champion.run_id == trained_result.model_runs["lightgbm_quick"]
+        assert "is the champion" in message

@@ -8,6 +8,7 @@ import typer
 
 from cmooe_risk.cli._context import err, out, state
 from cmooe_risk.cli._ingest import render_ingest_report
+from cmooe_risk.cli._tables import summary_table
 
 __all__ = ["register"]
 
@@ -25,8 +26,9 @@ def register(app: typer.Typer) -> None:
 
         Creates a pseudonymisation key in the workspace if there is none, generates a
         synthetic LA (30,000 pupils, 3 academic years), validates and loads its
-        extracts, and builds this week's features. Later stages (training, scoring,
-        queues, reports) join the demo as they land.
+        extracts, builds this week's features, trains and evaluates both outcomes'
+        models against the ground-truth ceiling, and promotes each champion. Later
+        stages (scoring, queues, reports) join the demo as they land.
         """
         from cmooe_risk._progress import progress_display
         from cmooe_risk.demo import run_demo
@@ -38,6 +40,17 @@ def register(app: typer.Typer) -> None:
         for message in result.messages:
             out.print(message)
         out.print(render_ingest_report(result.ingest_report))
+        for trained in result.training:
+            out.print(
+                summary_table(
+                    f"{trained.outcome.replace('_', ' ')}: tested on "
+                    f"{trained.test_span}",
+                    trained.summary,
+                    oracle=trained.oracle,
+                )
+            )
+        for line in result.promotions:
+            out.print(line)
         out.print()
         out.print("[bold]Where to look next[/]")
         for line in result.next_steps:

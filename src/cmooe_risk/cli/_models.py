@@ -36,7 +36,7 @@ def compare(
         return
     frame = frame.assign(run=frame["run_id"].str.slice(0, 12))
     table = summary_table(
-        f"Model runs for {outcome.replace('_', ' ')} (newest test window), best first",
+        f"Model runs for {outcome.replace('_', ' ')} (all test windows), best first",
         frame,
         leading=("run", "model", "started", "alias"),
     )

@@ -49,10 +49,9 @@ def register(app: typer.Typer) -> None:
         for config in configs:
             with progress_display(err):
                 result = train_experiment(workspace, config, ground_truth=ground_truth)
-            newest = result.splits[-2]
             table = summary_table(
                 f"{config.outcome.replace('_', ' ')} within {config.horizon_weeks} weeks: "
-                f"test window {newest.test[0]}..{newest.test[-1]}",
+                f"tested on {result.test_span}",
                 result.summary,
                 oracle=result.oracle,
             )

@@ -128,7 +128,7 @@ def build_labels(
         _drop_work(con)
     if summary.rows != key_rows:
         raise RuntimeError(f"{into} has {summary.rows} rows for {key_rows} keys")
-    logger.info("Labels: %s", summary)
+    logger.debug("Labels: %s", summary)
     return summary
 
 

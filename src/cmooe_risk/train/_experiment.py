@@ -46,6 +46,9 @@ class TemporalConfig(_Strict):
 
     min_history_weeks: int = Field(26, ge=0, le=156)
     as_of_frequency_weeks: int = Field(4, ge=1, le=26)
+    test_frequency_weeks: int = Field(
+        1, ge=1, le=26, description="Test as-of dates: weekly by default, as lists are made."
+    )
     test_windows: int = Field(2, ge=1, le=12)
     test_window_weeks: int = Field(13, ge=1, le=104)
     validation_weeks: int = Field(13, ge=1, le=104)

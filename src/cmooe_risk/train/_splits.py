@@ -101,10 +101,12 @@ def make_splits(
     test_window_weeks: int,
     validation_weeks: int,
     eligible: frozenset[date] | None = None,
+    test_frequency_weeks: int | None = None,
 ) -> list[TemporalSplit]:
     """Test splits, oldest first, followed by the deployment split.
 
     ``eligible``, when given, restricts as-of dates to those Mondays (term-time weeks).
+    Test dates are ``test_frequency_weeks`` apart (default: ``frequency_weeks``).
 
     Raises
     ------
@@ -126,7 +128,10 @@ def make_splits(
             test=()
             if test_end is None
             else _dates(
-                test_end - _weeks(test_window_weeks - 1), test_end, frequency_weeks, eligible
+                test_end - _weeks(test_window_weeks - 1),
+                test_end,
+                test_frequency_weeks or frequency_weeks,
+                eligible,
             ),
         )
 

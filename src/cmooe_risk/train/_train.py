@@ -43,6 +43,8 @@ from cmooe_risk.warehouse import connect_workspace
 __all__ = ["HEADLINE_METRICS", "TrainingResult", "train_experiment"]
 
 ORACLE = "oracle"
+#: The headline evaluation: every test window's rows together.
+POOLED = "all_test_windows"
 #: Shown in summaries and `models compare`, in this order.
 HEADLINE_METRICS = (
     "precision_at_capacity",
@@ -67,6 +69,16 @@ class TrainingResult:
     oracle: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def test_span(self) -> str:
+        """The as-of dates the headline metrics pool, in words."""
+        tests = [s for s in self.splits if not s.is_deployment]
+        dates = sum(len(s.test) for s in tests)
+        return (
+            f"{tests[0].test[0]}..{tests[-1].test[-1]} "
+            f"({len(tests)} test windows, {dates} weekly as-of dates)"
+        )
 
 
 def train_experiment(
@@ -99,6 +111,7 @@ def train_experiment(
         label_gap_weeks=config.label_gap_weeks,
         min_history_weeks=temporal.min_history_weeks,
         frequency_weeks=temporal.as_of_frequency_weeks,
+        test_frequency_weeks=temporal.test_frequency_weeks,
         test_windows=temporal.test_windows,
         test_window_weeks=temporal.test_window_weeks,
         validation_weeks=temporal.validation_weeks,
@@ -107,6 +120,7 @@ def train_experiment(
     all_dates = sorted({d for s in splits for d in (*s.train, *s.validation, *s.test)})
     test_dates = sorted({d for s in splits for d in s.test})
     windows: dict[str, object] = {}
+    scored: dict[str, tuple[pd.DataFrame, dict[str, np.ndarray]]] = {}
     deployed: dict[str, Scorer] = {}
     split_counts: dict[str, dict] = {}
     with ModellingData.open(
@@ -118,12 +132,13 @@ def train_experiment(
         oracle_dates=test_dates,
     ) as data:
         for split in splits:
-            fitted, counts, window = _run_split(config, data, split, workspace)
+            fitted, counts, test = _run_split(config, data, split)
             split_counts[split.name] = counts
-            if window is None:
+            if test is None:
                 deployed = fitted
             else:
-                windows[split.name] = window
+                scored[split.name] = test
+                windows[split.name] = _evaluate(config, workspace, split.name, *test)
         manifest = {
             **data.manifest,
             "data_span": {"first": span.first.isoformat(), "last": span.last.isoformat()},
@@ -131,16 +146,27 @@ def train_experiment(
             "cmooe_risk_version": __version__,
         }
         oracle = data.oracle_available
-    summary = _summary_table(windows, config, oracle)
+    pooled = _pooled(config, workspace, scored, windows)
+    summary = _summary_table(pooled, config, oracle)
     with step("MLflow: logging runs and models"):
         result = _log_to_mlflow(
-            client, workspace, config, splits, windows, deployed, manifest, summary, oracle
+            client,
+            workspace,
+            config,
+            splits,
+            windows,
+            pooled,
+            deployed,
+            manifest,
+            summary,
+            oracle,
         )
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _run_split(config: ExperimentConfig, data: ModellingData, split: TemporalSplit, workspace):
+def _run_split(config: ExperimentConfig, data: ModellingData, split: TemporalSplit):
+    """Fit every model on the split; for a test split, also score its test rows."""
     seed = config.training.seed
     with step(f"{config.outcome}: {split.name} data"):
         train = data.rows(
@@ -169,8 +195,6 @@ def _run_split(config: ExperimentConfig, data: ModellingData, split: TemporalSpl
     del train, validation
     if split.is_deployment:
         return fitted, counts, None
-    from cmooe_risk.evaluate import evaluate_window
-
     test = data.rows(split.test, with_oracle=True)
     counts["test_rows"] = len(test)
     counts["test_positives"] = int(test["label"].sum())
@@ -186,27 +210,43 @@ def _run_split(config: ExperimentConfig, data: ModellingData, split: TemporalSpl
             "label": test["label"].astype(np.int8),
         }
     )
+    return fitted, counts, (frame, scores)
+
+
+def _evaluate(config: ExperimentConfig, workspace, name: str, frame, scores):
+    from cmooe_risk.evaluate import evaluate_window
+
     localities = workspace.config.localities
-    with step(
-        f"{config.outcome}: {split.name} evaluation ({config.evaluation.bootstrap} resamples)"
-    ):
-        window = evaluate_window(
+    with step(f"{config.outcome}: {name} evaluation ({config.evaluation.bootstrap} resamples)"):
+        return evaluate_window(
             frame,
             scores=scores,
             capacities=dict(localities.capacities),
             default_capacity=localities.default_capacity,
             k_percents=tuple(config.evaluation.k_percents),
             n_boot=config.evaluation.bootstrap,
-            seed=seed,
-            ratio_to=ORACLE if data.oracle_available else None,
+            seed=config.training.seed,
+            ratio_to=ORACLE if ORACLE in scores else None,
         )
-    return fitted, counts, window
 
 
-def _summary_table(windows: dict, config: ExperimentConfig, oracle: bool) -> pd.DataFrame:
-    """Headline metrics of the newest test window: one row per model (and the oracle)."""
-    newest = windows[list(windows)[-1]]
-    metrics = newest.metrics
+def _pooled(config, workspace, scored: dict, windows: dict):
+    """All test windows together: the headline, with the most events behind its CIs.
+
+    Each window's rows are scored by the models of its own split, and as-of dates never
+    repeat across windows, so each date's top-k lists are exactly those of its window.
+    """
+    if len(scored) == 1:
+        return next(iter(windows.values()))
+    frames = [frame for frame, _ in scored.values()]
+    names = list(next(iter(scored.values()))[1])
+    scores = {n: np.concatenate([s[n] for _, s in scored.values()]) for n in names}
+    return _evaluate(config, workspace, POOLED, pd.concat(frames, ignore_index=True), scores)
+
+
+def _summary_table(pooled, config: ExperimentConfig, oracle: bool) -> pd.DataFrame:
+    """Headline metrics over all test windows: one row per model (and the oracle)."""
+    metrics = pooled.metrics
     rows = []
     for score in [*config.models, *([ORACLE] if oracle else [])]:
         row = {"model": score}
@@ -217,7 +257,7 @@ def _summary_table(windows: dict, config: ExperimentConfig, oracle: bool) -> pd.
                 row[f"{metric}_ci_low"] = float(hit["ci_low"].iloc[0])
                 row[f"{metric}_ci_high"] = float(hit["ci_high"].iloc[0])
         if oracle and score != ORACLE:
-            ratios = newest.ratios
+            ratios = pooled.ratios
             hit = ratios[(ratios["score"] == score) & (ratios["metric"] == "precision_at_capacity")]
             if len(hit):
                 row["ratio_to_oracle"] = float(hit["value"].iloc[0])
@@ -225,13 +265,13 @@ def _summary_table(windows: dict, config: ExperimentConfig, oracle: bool) -> pd.
     return pd.DataFrame(rows)
 
 
-def _metrics_for(score: str, windows: dict, oracle: bool) -> dict[str, float]:
-    """MLflow metrics for one model: the newest window as headline, each window prefixed."""
+def _metrics_for(score: str, windows: dict, pooled, oracle: bool) -> dict[str, float]:
+    """MLflow metrics for one model: all test windows pooled as the headline (no prefix),
+    and each window's own, prefixed with its name (``test_1.roc_auc``)."""
     out: dict[str, float] = {}
-    names = list(windows)
-    for index, name in enumerate(names):
-        result = windows[name]
-        prefixes = [f"{name}."] + ([""] if index == len(names) - 1 else [])
+    evaluations = [(name, result, [f"{name}."]) for name, result in windows.items()]
+    evaluations.append((POOLED, pooled, [""]))
+    for _name, result, prefixes in evaluations:
         for table, label in (
             (result.metrics, ""),
             (result.ratios if oracle else None, "ratio_to_oracle."),
@@ -300,6 +340,7 @@ def _log_model_run(
     name,
     scorer,
     windows,
+    pooled,
     oracle,
     manifest,
     batch,
@@ -341,6 +382,7 @@ def _log_model_run(
         "calibration": scorer.spec["calibration"]["method"],
         "negative_sample_rate": config.training.negative_sample_rate,
         "as_of_frequency_weeks": config.temporal.as_of_frequency_weeks,
+        "test_frequency_weeks": config.temporal.test_frequency_weeks,
         "label_gap_weeks": config.label_gap_weeks,
         "test_windows": config.temporal.test_windows,
         "bootstrap": config.evaluation.bootstrap,
@@ -348,23 +390,22 @@ def _log_model_run(
     }
     if spec.kind == "lightgbm":
         params["num_trees"] = scorer.spec["lightgbm"]["num_trees"]
-    metrics = _metrics_for(name, windows, oracle)
+    metrics = _metrics_for(name, windows, pooled, oracle)
     client.log_batch(
         run_id,
         metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
         params=[Param(k, str(v)) for k, v in params.items()],
-        tags=[RunTag("cmooe.headline_window", list(windows)[-1])],
+        tags=[RunTag("cmooe.headline", POOLED)],
     )
     client.log_dict(run_id, config.as_logged_dict(), "config/experiment.json")
     client.log_dict(run_id, spec.model_dump(mode="json"), "config/model_spec.json")
     client.log_dict(run_id, manifest, "data_manifest.json")
-    for window_name, result in windows.items():
+    for window_name, result in {**windows, POOLED: pooled}.items():
         table = result.metrics[result.metrics["score"].isin([name, ORACLE])]
         client.log_text(run_id, table.to_csv(index=False), f"metrics/{window_name}.csv")
-    newest = windows[list(windows)[-1]]
     figures = {
-        "plots/pr_curve.png": pr_curve_figure(newest),
-        "plots/calibration.png": calibration_figure(newest),
+        "plots/pr_curve.png": pr_curve_figure(pooled),
+        "plots/calibration.png": calibration_figure(pooled),
         "plots/precision_at_k_by_window.png": precision_at_k_figure(windows),
         "plots/importance.png": importance_figure(*_importance(scorer)),
     }
@@ -428,7 +469,9 @@ def _requirements(kind: str) -> list[str]:
     return requirements
 
 
-def _log_to_mlflow(client, workspace, config, splits, windows, deployed, manifest, summary, oracle):
+def _log_to_mlflow(
+    client, workspace, config, splits, windows, pooled, deployed, manifest, summary, oracle
+):
     import mlflow
 
     with quiet_mlflow():
@@ -463,6 +506,7 @@ def _log_to_mlflow(client, workspace, config, splits, windows, deployed, manifes
                 name,
                 deployed[name],
                 windows,
+                pooled,
                 oracle,
                 manifest,
                 batch,
