@@ -6,7 +6,7 @@ here always drain what they run, so callers never trip over that.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -88,3 +88,14 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
             [name],
         )
     )
+
+
+def guard_memory(work: Callable[[], None], what: str, advice: str) -> None:
+    """Run ``work``; DuckDB running out of memory becomes an error the user can act on."""
+    try:
+        work()
+    except duckdb.OutOfMemoryException as exc:
+        raise StateError(
+            f"DuckDB ran out of memory while {what}. Raise duckdb.memory_limit in "
+            f"cmooe-risk.yaml, or {advice}."
+        ) from exc

@@ -24,12 +24,20 @@ from cmooe_risk.errors import ConfigError, StateError
 from cmooe_risk.features._catalog import FeatureCatalog, Stage, load_catalog, read_sql
 from cmooe_risk.features._dates import as_of_frame
 from cmooe_risk.features._dialect import to_engine
-from cmooe_risk.warehouse import connect_workspace, fetch_all, fetch_scalar, table_exists
+from cmooe_risk.warehouse import (
+    connect_workspace,
+    fetch_all,
+    fetch_scalar,
+    guard_memory,
+    table_exists,
+)
 
 __all__ = ["FeatureBuild", "build_features", "write_features"]
 
 logger = logging.getLogger(__name__)
 
+#: What to do when DuckDB runs out of memory building features.
+_ADVICE = "build fewer as-of dates at a time"
 KEYS = ("pupil_pseudonym", "as_of")
 #: Spine rows per batch when writing features: bounds memory at about 2 GB.
 BATCH_ROWS = 2_000_000
@@ -123,7 +131,7 @@ def build_features(
         for stage in stages:
             _run_stage(con, catalog, stage, label)
         with step(f"Features: assembling{label}"):
-            _guard_memory(lambda: _assemble(con, catalog), "assembling the feature table")
+            guard_memory(lambda: _assemble(con, catalog), "assembling the feature table", _ADVICE)
         rows += int(fetch_scalar(con, "SELECT count(*) FROM feature_matrix"))
         if on_batch is not None:
             on_batch(index, batches)
@@ -167,20 +175,9 @@ def _run_stage(
             except duckdb.Error as exc:
                 raise ConfigError(f"features/{stage.file} failed: {exc}") from exc
 
-        _guard_memory(run, f"features/{stage.file}")
+        guard_memory(run, f"running features/{stage.file}", _ADVICE)
         if stage.domain:
             _check_domain_output(con, catalog, stage.name, stage.domain)
-
-
-def _guard_memory(work: Callable[[], None], what: str) -> None:
-    """Turn DuckDB running out of memory into an error the user can act on."""
-    try:
-        work()
-    except duckdb.OutOfMemoryException as exc:
-        raise StateError(
-            f"DuckDB ran out of memory while {what}. Raise duckdb.memory_limit in "
-            "cmooe-risk.yaml, or build fewer as-of dates at a time."
-        ) from exc
 
 
 def _check_domain_output(

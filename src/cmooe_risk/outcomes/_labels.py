@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,7 +20,7 @@ from cmooe_risk.errors import ConfigError, StateError
 from cmooe_risk.features._dialect import to_engine
 from cmooe_risk.outcomes._spec import OutcomeSpec, outcome_spec
 from cmooe_risk.outcomes._sql import TABLES_READ, read_sql
-from cmooe_risk.warehouse import fetch_all, fetch_scalar, table_exists
+from cmooe_risk.warehouse import fetch_all, fetch_scalar, guard_memory, table_exists
 
 __all__ = ["STATUSES", "LabelSummary", "build_labels"]
 
@@ -284,17 +283,7 @@ def _create(con: duckdb.DuckDBPyConnection, table: str, file: str) -> None:
         except duckdb.Error as exc:
             raise ConfigError(f"cmooe_risk/outcomes/sql/{file} failed: {exc}") from exc
 
-    _guard_memory(run, f"outcomes/sql/{file}")
-
-
-def _guard_memory(work: Callable[[], None], what: str) -> None:
-    try:
-        work()
-    except duckdb.OutOfMemoryException as exc:
-        raise StateError(
-            f"DuckDB ran out of memory while running {what}. Raise duckdb.memory_limit in "
-            "cmooe-risk.yaml, or label fewer keys at a time."
-        ) from exc
+    guard_memory(run, f"running outcomes/sql/{file}", "label fewer keys at a time")
 
 
 def _summarise(

@@ -331,20 +331,23 @@ def _signature(scorer: Scorer, example: pd.DataFrame, integer_features: set[str]
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
-def _log_model_run(
-    client,
-    workspace,
-    experiment_id,
-    parent_id,
-    config,
-    name,
-    scorer,
-    windows,
-    pooled,
-    oracle,
-    manifest,
-    batch,
-):
+@dataclass(frozen=True)
+class _Logging:
+    """What every model run of one ``train`` shares."""
+
+    client: object
+    experiment_id: str
+    parent_id: str
+    batch: str
+    config: ExperimentConfig
+    windows: dict
+    pooled: object
+    oracle: bool
+    manifest: dict
+
+
+def _log_model_run(ctx: _Logging, name: str, scorer: Scorer) -> tuple[str, str]:
+    """One child run: parameters, metrics, artifacts, plots and the pyfunc model."""
     import mlflow
     from mlflow.entities import Metric, Param, RunTag
 
@@ -355,18 +358,20 @@ def _log_model_run(
         precision_at_k_figure,
     )
 
+    client, config, windows, pooled = ctx.client, ctx.config, ctx.windows, ctx.pooled
+    oracle, manifest = ctx.oracle, ctx.manifest
     spec = config.model_specs[name]
     run = client.create_run(
-        experiment_id,
+        ctx.experiment_id,
         run_name=name,
         tags={
-            "mlflow.parentRunId": parent_id,
+            "mlflow.parentRunId": ctx.parent_id,
             "cmooe.role": "model",
             "cmooe.outcome": config.outcome,
             "cmooe.model": name,
             "cmooe.kind": spec.kind,
             "cmooe.horizon_weeks": str(config.horizon_weeks),
-            "cmooe.batch": batch,
+            "cmooe.batch": ctx.batch,
             "cmooe.oracle": str(oracle).lower(),
             "mlflow.note.content": spec.description,
         },
@@ -496,21 +501,11 @@ def _log_to_mlflow(
         client.log_dict(parent_id, manifest, "data_manifest.json")
         client.log_text(parent_id, summary.to_csv(index=False), "summary.csv")
         model_runs, model_uris = {}, {}
+        ctx = _Logging(
+            client, experiment_id, parent_id, batch, config, windows, pooled, oracle, manifest
+        )
         for name in config.models:
-            run_id, uri = _log_model_run(
-                client,
-                workspace,
-                experiment_id,
-                parent_id,
-                config,
-                name,
-                deployed[name],
-                windows,
-                pooled,
-                oracle,
-                manifest,
-                batch,
-            )
+            run_id, uri = _log_model_run(ctx, name, deployed[name])
             model_runs[name], model_uris[name] = run_id, uri
         client.set_terminated(parent_id, "FINISHED")
         version = None
