@@ -110,6 +110,16 @@ def test_missing_column_exits_4_with_one_paragraph_and_no_traceback(
             3,
             "needs both --from and --to",
         ),
+        (["-w", "ws", "train", "-e", "nope.yaml"], None, 3, "Experiment file nope.yaml does"),
+        (["-w", "ws", "train", "-e", "permanent_exclusion"], None, 5, "cmooe-risk ingest"),
+        (["-w", "ws", "models", "compare", "-o", "truancy"], None, 3, "Unknown outcome"),
+        (["-w", "ws", "models", "compare", "-o", "missing_education"], None, 5, "No runs"),
+        (
+            ["-w", "ws", "models", "promote", "-o", "missing_education", "--run", "abcdef12"],
+            None,
+            5,
+            "No runs for missing_education",
+        ),
     ],
 )
 def test_user_errors_have_documented_exit_codes(

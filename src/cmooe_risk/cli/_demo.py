@@ -43,8 +43,7 @@ def register(app: typer.Typer) -> None:
         for trained in result.training:
             out.print(
                 summary_table(
-                    f"{trained.outcome.replace('_', ' ')}: tested on "
-                    f"{trained.test_span}",
+                    f"{trained.outcome.replace('_', ' ')}: tested on {trained.test_span}",
                     trained.summary,
                     oracle=trained.oracle,
                 )
