@@ -79,6 +79,9 @@ def test_runs_carry_config_manifest_plots_and_a_model(trained, outcome) -> None:
         "plots/calibration.png",
         "plots/precision_at_k_by_window.png",
         "plots/importance.png",
+        "plots/contributions_summary.png",
+        "plots/contributions_bar.png",
+        "plots/contributions_by_domain.png",
     }
     model = mlflow.models.get_model_info(run.data.tags["cmooe.model_uri"])
     assert model.signature is not None

@@ -24,7 +24,7 @@ import pandas as pd
 from cmooe_risk._progress import step
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import InputDataError, StateError
-from cmooe_risk.features import load_catalog, write_features
+from cmooe_risk.features import audit_path, load_catalog, write_features
 from cmooe_risk.outcomes import build_labels, load_outcomes
 from cmooe_risk.pseudonym import load_key
 from cmooe_risk.train._splits import DataSpan
@@ -163,6 +163,10 @@ class ModellingData:
             con.execute(
                 f"CREATE TEMP VIEW modelling_features AS SELECT * FROM read_parquet('{path}')"
             ).fetchall()
+            audit = str(audit_path(features_file)).replace("'", "''")
+            con.execute(
+                f"CREATE TEMP VIEW modelling_audit AS SELECT * FROM read_parquet('{audit}')"
+            ).fetchall()
             with step(f"Labels: {outcome}, {horizon_weeks}-week horizon"):
                 summary = build_labels(
                     con, spec, keys="modelling_features", horizon_weeks=horizon_weeks, into="labels"
@@ -222,11 +226,14 @@ class ModellingData:
             return
         key = load_key(workspace)
         date_list = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(set(dates)))
+        # The behaviour-driven risk, without any injected recording bias, for the audit.
+        unbiased = f"{wanted}_unbiased" if f"{wanted}_unbiased" in columns else wanted
         sql = (
             "CREATE OR REPLACE TEMP TABLE oracle AS "
             f"SELECT {key.sql('g.pupil_id')} AS pupil_pseudonym, g.as_of, "
-            f"g.{wanted} AS oracle_risk "
-            f"FROM (SELECT CAST(pupil_id AS VARCHAR) AS pupil_id, as_of, {wanted} "
+            f"g.{wanted} AS oracle_risk, g.{unbiased} AS oracle_unbiased "
+            f"FROM (SELECT CAST(pupil_id AS VARCHAR) AS pupil_id, as_of, {wanted}"
+            f"{', ' + unbiased if unbiased != wanted else ''} "
             f"FROM read_parquet('{_q(file)}') WHERE horizon_weeks = {int(self.horizon_weeks)} "
             f"AND as_of IN ({date_list})) AS g"
         )
@@ -241,8 +248,13 @@ class ModellingData:
         negative_sample_rate: float = 1.0,
         seed: int = 0,
         with_oracle: bool = False,
+        with_audit: bool = False,
     ) -> pd.DataFrame:
         """Labelled rows at ``dates`` (censored rows dropped), features as float32.
+
+        ``with_oracle`` adds the ground truth's ``oracle_risk`` (as recorded) and
+        ``oracle_unbiased`` (behaviour-driven); ``with_audit`` adds the audit-only
+        attributes (sex, ethnicity) for the fairness audit.
 
         With ``negative_sample_rate < 1`` a deterministic hash of (pupil, as-of, seed)
         keeps that share of the negatives and every positive: training rows only.
@@ -258,14 +270,26 @@ class ModellingData:
             )
         oracle_column, oracle_join = "", ""
         if with_oracle and self.oracle_available:
-            oracle_column = ", COALESCE(o.oracle_risk, 0.0) AS oracle_risk, o.oracle_risk IS NOT NULL AS oracle_known"
+            oracle_column = (
+                ", COALESCE(o.oracle_risk, 0.0) AS oracle_risk, "
+                "COALESCE(o.oracle_unbiased, 0.0) AS oracle_unbiased, "
+                "o.oracle_risk IS NOT NULL AS oracle_known"
+            )
             oracle_join = "LEFT JOIN oracle AS o ON o.pupil_pseudonym = f.pupil_pseudonym AND o.as_of = f.as_of"
+        audit_column, audit_join = "", ""
+        if with_audit:
+            audit_column = ", a.sex, a.ethnicity_major"
+            audit_join = (
+                "LEFT JOIN modelling_audit AS a "
+                "ON a.pupil_pseudonym = f.pupil_pseudonym AND a.as_of = f.as_of"
+            )
         sql = (
             f"SELECT f.pupil_pseudonym, f.as_of, COALESCE(f.locality, 'Unknown') AS locality, "
-            f"f.urn, f.roll_status, CAST(l.label AS TINYINT) AS label, {columns}{oracle_column} "
+            f"f.urn, f.roll_status, CAST(l.label AS TINYINT) AS label, {columns}"
+            f"{oracle_column}{audit_column} "
             "FROM modelling_features AS f "
             "JOIN labels AS l ON l.pupil_pseudonym = f.pupil_pseudonym AND l.as_of = f.as_of "
-            f"{oracle_join} "
+            f"{oracle_join} {audit_join} "
             f"WHERE l.label IS NOT NULL AND f.as_of IN ({date_list}) {sample} "
             "ORDER BY f.as_of, f.pupil_pseudonym"
         )

@@ -43,6 +43,20 @@ from cmooe_risk.warehouse import connect_workspace
 __all__ = ["HEADLINE_METRICS", "TrainingResult", "train_experiment"]
 
 ORACLE = "oracle"
+#: Feature and audit columns that the fairness audit derives its groups from.
+GROUP_SOURCE_COLUMNS = (
+    "sex",
+    "ethnicity_major",
+    "fsm_current",
+    "sen_support_current",
+    "ehcp_current",
+    "eal",
+    "cla_current",
+    "cin_current",
+    "cpp_current",
+)
+#: Test rows drawn for the global explanation plots of each model.
+EXPLAIN_SAMPLE_ROWS = 5000
 #: The headline evaluation: every test window's rows together.
 POOLED = "all_test_windows"
 #: Shown in summaries and `models compare`, in this order.
@@ -121,6 +135,7 @@ def train_experiment(
     test_dates = sorted({d for s in splits for d in s.test})
     windows: dict[str, object] = {}
     scored: dict[str, tuple[pd.DataFrame, dict[str, np.ndarray]]] = {}
+    explain_sample = pd.DataFrame()
     deployed: dict[str, Scorer] = {}
     split_counts: dict[str, dict] = {}
     with ModellingData.open(
@@ -137,8 +152,9 @@ def train_experiment(
             if test is None:
                 deployed = fitted
             else:
-                scored[split.name] = test
-                windows[split.name] = _evaluate(config, workspace, split.name, *test)
+                frame, scores, explain_sample = test
+                scored[split.name] = (frame, scores)
+                windows[split.name] = _evaluate(config, workspace, split.name, frame, scores)
         manifest = {
             **data.manifest,
             "data_span": {"first": span.first.isoformat(), "last": span.last.isoformat()},
@@ -160,6 +176,7 @@ def train_experiment(
             manifest,
             summary,
             oracle,
+            explain_sample,
         )
     result.seconds = time.perf_counter() - started
     return result
@@ -195,7 +212,7 @@ def _run_split(config: ExperimentConfig, data: ModellingData, split: TemporalSpl
     del train, validation
     if split.is_deployment:
         return fitted, counts, None
-    test = data.rows(split.test, with_oracle=True)
+    test = data.rows(split.test, with_oracle=True, with_audit=True)
     counts["test_rows"] = len(test)
     counts["test_positives"] = int(test["label"].sum())
     scores = {name: scorer.risk(test) for name, scorer in fitted.items()}
@@ -210,7 +227,12 @@ def _run_split(config: ExperimentConfig, data: ModellingData, split: TemporalSpl
             "label": test["label"].astype(np.int8),
         }
     )
-    return fitted, counts, (frame, scores)
+    # Kept for the fairness audit: the attributes groups are made from, and (synthetic
+    # LA only) the behaviour-driven true risk to measure recording bias against.
+    kept = [c for c in (*GROUP_SOURCE_COLUMNS, "oracle_unbiased") if c in test.columns]
+    frame = pd.concat([frame, test[kept].reset_index(drop=True)], axis=1)
+    sample = test.sample(n=min(len(test), EXPLAIN_SAMPLE_ROWS), random_state=config.training.seed)
+    return fitted, counts, (frame, scores, sample[list(data.features)].reset_index(drop=True))
 
 
 def _evaluate(config: ExperimentConfig, workspace, name: str, frame, scores):
@@ -344,6 +366,7 @@ class _Logging:
     pooled: object
     oracle: bool
     manifest: dict
+    explain_sample: pd.DataFrame
 
 
 def _log_model_run(ctx: _Logging, name: str, scorer: Scorer) -> tuple[str, str]:
@@ -413,6 +436,7 @@ def _log_model_run(ctx: _Logging, name: str, scorer: Scorer) -> tuple[str, str]:
         "plots/calibration.png": calibration_figure(pooled),
         "plots/precision_at_k_by_window.png": precision_at_k_figure(windows),
         "plots/importance.png": importance_figure(*_importance(scorer)),
+        **_explanation_figures(scorer, ctx.explain_sample),
     }
     import matplotlib.pyplot as plt
 
@@ -447,6 +471,28 @@ def _log_model_run(ctx: _Logging, name: str, scorer: Scorer) -> tuple[str, str]:
     return run_id, info.model_uri
 
 
+def _explanation_figures(scorer: Scorer, sample: pd.DataFrame) -> dict:
+    """Global views of the model's own per-pupil contributions on a sample of test rows
+    (exact TreeSHAP for LightGBM, exact linear terms for logistic, points for a checklist).
+    """
+    if sample.empty:
+        return {}
+    from cmooe_risk.explain import (
+        contribution_bar_figure,
+        contribution_summary_figure,
+        domain_bar_figure,
+    )
+
+    predictions = scorer.predict(sample)
+    return {
+        "plots/contributions_summary.png": contribution_summary_figure(
+            predictions, sample[scorer.features]
+        ),
+        "plots/contributions_bar.png": contribution_bar_figure(predictions),
+        "plots/contributions_by_domain.png": domain_bar_figure(predictions),
+    }
+
+
 def _importance(scorer: Scorer) -> tuple[list[str], list[float]]:
     spec = scorer.spec
     if spec["kind"] == "lightgbm":
@@ -475,7 +521,17 @@ def _requirements(kind: str) -> list[str]:
 
 
 def _log_to_mlflow(
-    client, workspace, config, splits, windows, pooled, deployed, manifest, summary, oracle
+    client,
+    workspace,
+    config,
+    splits,
+    windows,
+    pooled,
+    deployed,
+    manifest,
+    summary,
+    oracle,
+    explain_sample,
 ):
     import mlflow
 
@@ -502,7 +558,16 @@ def _log_to_mlflow(
         client.log_text(parent_id, summary.to_csv(index=False), "summary.csv")
         model_runs, model_uris = {}, {}
         ctx = _Logging(
-            client, experiment_id, parent_id, batch, config, windows, pooled, oracle, manifest
+            client,
+            experiment_id,
+            parent_id,
+            batch,
+            config,
+            windows,
+            pooled,
+            oracle,
+            manifest,
+            explain_sample,
         )
         for name in config.models:
             run_id, uri = _log_model_run(ctx, name, deployed[name])
