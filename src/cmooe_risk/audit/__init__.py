@@ -1,0 +1,59 @@
+"""Fairness audit of the risk list, where it is used: each locality's top k each week.
+
+:func:`audit_list` audits past lists whose outcomes are known: per group (sex, ethnic
+group, FSM, SEN, EAL, social care, and pairs of them) the selection rate, true and false
+positive rates, precision and calibration, computed with fairlearn's ``MetricFrame`` at
+the operating point (top k per locality per as-of date, ties as expected selection),
+compared with a reference group and with all pupils, with pupil-cluster bootstrap CIs.
+Small groups are suppressed; ratios whose CI lies wholly outside the configured band
+are flagged in plain English. :func:`audit_live_list` audits a current list by each
+group's share of the list against its share of the roll. :func:`compare_mitigation`
+puts group-aware lists of the same length beside the current one, for discussion only.
+:func:`render_html` writes one self-contained page for a partnership meeting.
+
+Examples
+--------
+>>> from cmooe_risk.audit import audit_list, derive_groups, render_html  # doctest: +SKIP
+>>> groups = derive_groups(features, audit_attributes)  # doctest: +SKIP
+>>> frame = scored.merge(groups, left_on=["cluster", "as_of"],  # doctest: +SKIP
+...                      right_on=["pupil_pseudonym", "as_of"])
+>>> localities = workspace.config.localities  # doctest: +SKIP
+>>> result = audit_list(frame, dict(localities.capacities),  # doctest: +SKIP
+...                     localities.default_capacity)
+>>> Path("audit.json").write_text(json.dumps(result.to_json()))  # doctest: +SKIP
+>>> Path("audit.html").write_text(render_html(result))  # doctest: +SKIP
+"""
+
+from cmooe_risk.audit._audit import audit_list, audit_live_list
+from cmooe_risk.audit._config import FairnessConfig
+from cmooe_risk.audit._groups import ATTRIBUTES, NOT_RECORDED, derive_groups
+from cmooe_risk.audit._html import render_html
+from cmooe_risk.audit._mitigation import compare_mitigation
+from cmooe_risk.audit._result import AuditResult, MitigationResult
+from cmooe_risk.audit._workflow import (
+    PREDICTIONS_DIR,
+    RunAudit,
+    audit_run,
+    blocking_flags,
+    predictions_path,
+    write_predictions,
+)
+
+__all__ = [
+    "ATTRIBUTES",
+    "NOT_RECORDED",
+    "PREDICTIONS_DIR",
+    "AuditResult",
+    "FairnessConfig",
+    "MitigationResult",
+    "RunAudit",
+    "audit_list",
+    "audit_live_list",
+    "audit_run",
+    "blocking_flags",
+    "compare_mitigation",
+    "derive_groups",
+    "predictions_path",
+    "render_html",
+    "write_predictions",
+]

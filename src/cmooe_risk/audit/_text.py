@@ -1,0 +1,192 @@
+"""Plain-English wording of the audit: metric names, flag sentences and caveats."""
+
+from __future__ import annotations
+
+from cmooe_risk.audit._config import FairnessConfig
+from cmooe_risk.audit._groups import (
+    ALL_PUPILS,
+    INTERSECTION,
+    OVERALL,
+    attribute_title,
+    value_label,
+)
+
+__all__ = [
+    "METRIC_TITLES",
+    "caveats",
+    "describe_group",
+    "flag_sentence",
+    "suppression_reason",
+]
+
+#: Column headings of the metrics.
+METRIC_TITLES = {
+    "pupils": "Pupils",
+    "positive_pupils": "Pupils with outcome",
+    "rows": "Pupil-weeks",
+    "positives": "Outcomes",
+    "selected": "On list (expected)",
+    "selection_rate": "Selection rate",
+    "tpr": "TPR (recall)",
+    "fpr": "FPR",
+    "fnr": "FNR",
+    "precision": "Precision",
+    "mean_predicted": "Mean predicted",
+    "observed_rate": "Observed rate",
+    "calibration_difference": "Predicted − observed",
+    "calibration_ratio": "Predicted ÷ observed",
+    "mean_truth": "Mean true risk",
+    "predicted_truth_ratio": "Predicted ÷ true risk",
+    "recorded_truth_ratio": "Recorded ÷ true risk",
+    "share_of_roll": "Share of roll",
+    "share_of_list": "Share of list",
+}
+
+
+def describe_group(attribute: str, group: str) -> str:
+    """``"pupils with Sex: Female and Free school meals: 1 (eligible)"``."""
+    if attribute == OVERALL or group == ALL_PUPILS:
+        return "pupils overall"
+    attributes = attribute.split(INTERSECTION)
+    values = group.split(INTERSECTION)
+    if len(attributes) != len(values):
+        return f"pupils in group {group!r} of {attribute}"
+    parts = [
+        f"{attribute_title(a)}: {value_label(a, v)}"
+        for a, v in zip(attributes, values, strict=True)
+    ]
+    return "pupils with " + " and ".join(parts)
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.2f} times"
+
+
+def flag_sentence(
+    metric: str,
+    kind: str,
+    attribute: str,
+    group: str,
+    versus: str,
+    reference_group: str,
+    ratio: float,
+    ci_low: float,
+    ci_high: float,
+    outcome: str,
+) -> str:
+    """One sentence a partnership meeting can read, for one flagged ratio."""
+    who = describe_group(attribute, group)
+    than = "pupils overall" if versus == OVERALL else describe_group(attribute, reference_group)
+    ci = f"(95% CI {ci_low:.2f} to {ci_high:.2f})"
+    more = ratio > 1
+    x = _times(ratio)
+    if metric == "selection_rate":
+        if kind == "live" and versus == OVERALL:
+            text = (
+                f"{who} make up {x} as large a share of the current list as of the roll {ci}: "
+                f"{'over' if more else 'under'}-represented on the list"
+            )
+        else:
+            text = f"{who} were put on the list {x} as often as {than} {ci}"
+    elif metric == "tpr":
+        text = (
+            f"among pupils who went on to have the outcome ({outcome}), {who} were on the "
+            f"list {x} as often as {than} {ci}: the list "
+            f"{'finds more' if more else 'misses more'} of them"
+        )
+    elif metric == "fpr":
+        text = (
+            f"among pupils who did not go on to have the outcome ({outcome}), {who} were on "
+            f"the list {x} as often as {than} {ci}: "
+            f"{'more' if more else 'fewer'} false alarms for them"
+        )
+    elif metric == "precision":
+        text = (
+            f"a listed pupil among {who} was {x} as likely to go on to have the outcome "
+            f"({outcome}) as a listed pupil among {than} {ci}"
+        )
+    elif metric == "predicted_truth_ratio":
+        text = (
+            f"measured against true (behaviour-driven) risk, the scores of {who} are {x} "
+            f"as high as those of {than} {ci}: the model {'over' if more else 'under'}-"
+            "predicts for them relative to their behaviour"
+        )
+    elif metric == "recorded_truth_ratio":
+        text = (
+            f"outcomes ({outcome}) are recorded for {who} {x} as often, relative to their "
+            f"true (behaviour-driven) risk, as for {than} {ci}: the records, and so any "
+            f"model trained on them, {'over' if more else 'under'}state their risk"
+        )
+    elif metric == "calibration_ratio":
+        text = (
+            f"the model's predicted risk for {who}, against their recorded outcomes, is "
+            f"{x} that of {than} {ci}: it {'over' if more else 'under'}states their risk"
+        )
+    else:
+        title = METRIC_TITLES.get(metric, metric)
+        text = f"{title} of {who} is {x} that of {than} {ci}"
+    return text[0].upper() + text[1:] + "."
+
+
+def suppression_reason(reason: str, config: FairnessConfig, outcome: str) -> str:
+    """Why a group is suppressed, in words; ``reason`` is ``"pupils"`` or ``"positives"``."""
+    if reason == "pupils":
+        return f"fewer than {config.min_group_size} pupils"
+    return f"fewer than {config.min_group_positives} pupils with the outcome ({outcome})"
+
+
+def caveats(
+    config: FairnessConfig, kind: str, has_truth: bool, n_boot: int, outcome: str
+) -> tuple[str, ...]:
+    """What every reader of the figures should keep in mind, in plain English."""
+    low, high = config.flag_ratio_low, config.flag_ratio_high
+    notes = [
+        f"A ratio is flagged when its whole 95% confidence interval lies outside "
+        f"{low:g} to {high:g}. That band echoes the 'four-fifths rule' (80%). As "
+        "fairlearn's documentation stresses, the four-fifths rule comes from one area of "
+        "US employment law and has no validity outside it: it is a convention for drawing "
+        "attention to a gap, not a law of nature, and neither a flag nor its absence shows "
+        "that the list is fair or unfair.",
+        "Many groups and metrics are compared, so some ratios will fall outside the band by "
+        "chance. Treat a flag as a prompt to look closer, not as a finding.",
+        "Selection is measured where the list is used: on each as-of date each locality's "
+        "caseworkers take the top k pupils by score (k = the locality's capacity), not a "
+        "0.5 threshold. Where tied scores straddle the cut-off, each tied pupil counts as "
+        "selected with the same fractional probability (random tie-breaking).",
+        f"Confidence intervals come from {n_boot} bootstrap replicates that resample pupils, "
+        "so a pupil's weeks stay together; intersections and small groups have wide "
+        "intervals.",
+        f"Groups with fewer than {config.min_group_size} pupils"
+        + (
+            f" or fewer than {config.min_group_positives} pupils with the outcome"
+            if kind == "labelled"
+            else ""
+        )
+        + " are suppressed, as in official statistics: no figures are shown or flagged for "
+        "them. Secondary suppression is not applied: where one group of an attribute is "
+        "suppressed, its size can be estimated from the others and the total, so check "
+        "before publishing beyond the partnership.",
+    ]
+    if kind == "labelled":
+        notes.append(
+            "A higher selection rate is expected for a group whose recorded rate of "
+            f"{outcome} is higher; the true and false positive rates and precision compare "
+            "pupils with the same outcome. But the outcomes are as recorded: if schools "
+            "exclude some groups more often for the same behaviour, a model can match the "
+            "records and still over-select those groups."
+        )
+    else:
+        notes.append(
+            "A live list has no outcomes yet: a group's share of the list is compared with "
+            "its share of the roll. Over-representation can reflect genuinely higher need; "
+            "read it alongside the labelled audit of past lists."
+        )
+    if has_truth:
+        notes.append(
+            "'True risk' is the frame's truth column, e.g. the synthetic LA's "
+            "behaviour-driven risk without recording bias; it does not exist for a real LA. "
+            "Predicted ÷ true risk above 1 means the scores over-predict against it; "
+            "compare groups by the ratio of their ratios, since the truth may be on a "
+            "different overall scale."
+        )
+    return tuple(notes)
