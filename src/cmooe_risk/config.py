@@ -10,10 +10,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cmooe_risk._validation import describe_validation_error
 from cmooe_risk.errors import ConfigError
@@ -21,6 +28,7 @@ from cmooe_risk.errors import ConfigError
 __all__ = [
     "CONFIG_FILENAME",
     "DuckDBConfig",
+    "FairnessConfig",
     "PseudonymisationConfig",
     "Workspace",
     "WorkspaceConfig",
@@ -29,6 +37,18 @@ __all__ = [
 
 CONFIG_FILENAME = "cmooe-risk.yaml"
 WORKSPACE_ENV = "CMOOE_WORKSPACE"
+#: Metrics the fairness audit flags, and so the ones a promotion gate can use.
+GATEABLE_METRICS = frozenset(
+    {
+        "selection_rate",
+        "tpr",
+        "fpr",
+        "precision",
+        "calibration_ratio",
+        "predicted_truth_ratio",
+        "recorded_truth_ratio",
+    }
+)
 
 
 class _Strict(BaseModel):
@@ -82,6 +102,101 @@ class DuckDBConfig(_Strict):
     threads: int | None = Field(None, ge=1, description="Worker threads; default: all cores.")
 
 
+class FairnessConfig(BaseModel):
+    """When the audit suppresses a group, what it compares groups with, and when it flags.
+
+    Every key has a default, so ``fairness:`` may be left out of ``cmooe-risk.yaml``.
+
+    Attributes
+    ----------
+    flag_ratio_low, flag_ratio_high : float
+        A ratio (group / reference, or group / overall) is flagged when its whole 95%
+        CI lies outside ``[flag_ratio_low, flag_ratio_high]``. The defaults, 0.8 and
+        1.25 = 1 / 0.8, echo the "four-fifths" convention; see the report's caveats.
+    min_group_size : int
+        A group with fewer distinct pupils is suppressed.
+    min_group_positives : int
+        A group with fewer distinct pupils who had the outcome is suppressed (labelled
+        audits only: a live list has no outcomes yet).
+    reference_groups : dict of str to str
+        Reference group of an attribute, e.g. ``{"sex": "Female", "fsm": "0"}``; an
+        attribute not named here is compared with its largest group (most pupils).
+    bootstrap : int
+        Pupil-cluster bootstrap replicates behind every CI; 0 gives no CIs and so no
+        flags.
+    gate_metrics : tuple of str
+        Flags on these metrics block ``models promote`` unless the analyst records why
+        the risk is accepted. By default, calibration: the model overstating or
+        understating a group's risk against what is recorded (``calibration_ratio``) or,
+        on a synthetic LA, against the behaviour-driven true risk
+        (``predicted_truth_ratio``), and outcomes recorded more or less often for a group
+        than its true risk implies (``recorded_truth_ratio``, synthetic LA only), which
+        is how recording bias shows. Selection rate,
+        TPR, FPR and precision are flagged and reported for discussion but do not block:
+        where base rates differ between groups, no list ranked by risk can equalise them
+        all (Kleinberg, Mullainathan and Raghavan 2016; Chouldechova 2017), so a gate on
+        them would block every model.
+    gate_intersections : bool
+        Whether flags on pairs of attributes also block; they are reported either way.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    flag_ratio_low: float = Field(
+        0.8, gt=0.0, le=1.0, description="Flag a ratio whose CI lies wholly below this."
+    )
+    flag_ratio_high: float = Field(
+        1.25, ge=1.0, description="Flag a ratio whose CI lies wholly above this."
+    )
+    min_group_size: int = Field(
+        10, ge=1, description="Suppress a group with fewer distinct pupils than this."
+    )
+    min_group_positives: int = Field(
+        10, ge=0, description="Suppress a group with fewer pupils with the outcome than this."
+    )
+    reference_groups: dict[str, str] = Field(
+        default_factory=dict,
+        description="Reference group per attribute; default the attribute's largest group.",
+    )
+    bootstrap: int = Field(200, ge=0, description="Pupil-cluster bootstrap replicates.")
+    gate_metrics: tuple[str, ...] = Field(
+        ("calibration_ratio", "predicted_truth_ratio", "recorded_truth_ratio"),
+        description="Flagged metrics that block `models promote` (single attributes only).",
+    )
+    gate_intersections: bool = Field(
+        False, description="Also block on flags of pairs of attributes (many, and noisy)."
+    )
+
+    @field_validator("reference_groups", mode="before")
+    @classmethod
+    def _groups_as_text(cls, value: object) -> object:
+        # Group values are compared as text (fsm is "0"/"1"), and YAML reads `fsm: 1`
+        # as an integer, so whole numbers are accepted and turned into text here.
+        if isinstance(value, dict):
+            return {
+                key: str(group) if isinstance(group, int) and not isinstance(group, bool) else group
+                for key, group in value.items()
+            }
+        return value
+
+    @field_validator("gate_metrics")
+    @classmethod
+    def _known_metrics(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - GATEABLE_METRICS)
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; choose from {sorted(GATEABLE_METRICS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _band_is_ordered(self) -> Self:
+        if self.flag_ratio_low >= self.flag_ratio_high:
+            raise ValueError(
+                f"flag_ratio_low ({self.flag_ratio_low}) must be below "
+                f"flag_ratio_high ({self.flag_ratio_high})"
+            )
+        return self
+
+
 class WorkspaceConfig(_Strict):
     """Contents of ``cmooe-risk.yaml``. Every key is optional."""
 
@@ -97,6 +212,7 @@ class WorkspaceConfig(_Strict):
     duckdb: DuckDBConfig = Field(default_factory=DuckDBConfig)
     localities: LocalityConfig = Field(default_factory=LocalityConfig)
     pseudonymisation: PseudonymisationConfig = Field(default_factory=PseudonymisationConfig)
+    fairness: FairnessConfig = Field(default_factory=FairnessConfig)
 
 
 def load_config(path: Path) -> WorkspaceConfig:

@@ -1,6 +1,6 @@
 """A small trained workspace, shared by the training, registry and loading tests.
 
-A boosted synthetic LA (frequent outcomes, so 2,500 pupils give every window events),
+A boosted synthetic LA (frequent outcomes, so 3,000 pupils give every window events),
 ingested and trained once for both outcomes with a quick experiment. Module tests that
 change the registry work on their own copy of the MLflow store.
 """
@@ -27,7 +27,9 @@ def boosted_profile():
     """England with frequent outcomes, so a small LA has events in every window."""
     prof = load_profile("england")
     rates = prof.rates.model_copy(
-        update={"pex_per_100": Sourced(value=2.5), "cme_new_per_year": Sourced(value=0.05)}
+        # Frequent enough that both sexes have 10+ excluded pupils in the test windows
+        # (fewer would be suppressed by the audit) even with the bias towards boys.
+        update={"pex_per_100": Sourced(value=12.0), "cme_new_per_year": Sourced(value=0.05)}
     )
     return prof.model_copy(update={"rates": rates})
 
@@ -59,28 +61,19 @@ class Trained:
     results: dict
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+def _train_la(root: Path, profile, outcomes: tuple[str, ...]) -> Trained:
     from cmooe_risk.train import train_experiment
 
-    root = tmp_path_factory.mktemp("trained")
     saved = {name: os.environ.get(name) for name in ("CMOOE_PSEUDONYM_KEY", "MLFLOW_TRACKING_URI")}
     os.environ["CMOOE_PSEUDONYM_KEY"] = TEST_KEY
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
         manifest = generate(
-            boosted_profile(),
-            pupils=2500,
-            years=3,
-            seed=5,
-            out=root / "synth",
-            end=date(2026, 7, 24),
+            profile, pupils=3000, years=3, seed=5, out=root / "synth", end=date(2026, 7, 24)
         )
         workspace = Workspace.open(root / "workspace")
         ingest(workspace, Path(manifest.out_dir), extract_date=date(2026, 7, 24))
-        experiments = {
-            o: quick_experiment(root, o) for o in ("permanent_exclusion", "missing_education")
-        }
+        experiments = {o: quick_experiment(root, o) for o in outcomes}
         results = {
             outcome: train_experiment(workspace, path, ground_truth=root / "synth")
             for outcome, path in experiments.items()
@@ -92,6 +85,28 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
             else:
                 os.environ[name] = value
     return Trained(workspace, root / "synth", experiments, results)
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    return _train_la(
+        tmp_path_factory.mktemp("trained"),
+        boosted_profile(),
+        ("permanent_exclusion", "missing_education"),
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_biased(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """The same LA, except that schools suspend and exclude boys 2.5 times as often
+    for the same behaviour (the generator's injected recording bias)."""
+    profile = boosted_profile()
+    bias = profile.bias.model_copy(update={"enabled": True, "sex": ["M"], "multiplier": 2.5})
+    return _train_la(
+        tmp_path_factory.mktemp("biased"),
+        profile.model_copy(update={"bias": bias}),
+        ("permanent_exclusion",),
+    )
 
 
 @pytest.fixture

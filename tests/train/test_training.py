@@ -129,7 +129,9 @@ def test_challenger_alias_then_promote_and_gate(trained_copy) -> None:
     )
     assert "challenger" in " ".join(table["alias"])
 
-    promotion = promote_run(workspace, outcome, challenger.run_id[:12])  # a prefix is enough
+    promotion = promote_run(  # a prefix of the run id is enough
+        workspace, outcome, challenger.run_id[:12], accept_fairness_risk="test"
+    )
     assert promotion.version == str(challenger.version)
     assert client.get_model_version_by_alias(name, CHAMPION).version == challenger.version
     with pytest.raises(mlflow.exceptions.MlflowException):
@@ -159,7 +161,7 @@ def test_the_champion_loads_and_predicts_in_a_fresh_process(trained_copy) -> Non
     outcome = "permanent_exclusion"
     workspace = trained_copy.workspace
     run_id = trained_copy.results[outcome].model_runs["lightgbm_quick"]
-    promote_run(workspace, outcome, run_id)
+    promote_run(workspace, outcome, run_id, accept_fairness_risk="test: synthetic data")
     features = next((workspace.root / "features" / "training").glob("features-*[0-9a-f].parquet"))
     sample = pd.read_parquet(features).head(200)
     sample_path = workspace.root / "sample.parquet"

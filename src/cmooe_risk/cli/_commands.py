@@ -8,9 +8,18 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    from cmooe_risk.cli import _demo, _docs, _features, _ingest, _keygen, _models, _train
+    from cmooe_risk.cli import (
+        _audit,
+        _demo,
+        _docs,
+        _features,
+        _ingest,
+        _keygen,
+        _models,
+        _train,
+    )
 
-    for module in (_ingest, _features, _train, _models, _keygen, _docs, _demo):
+    for module in (_ingest, _features, _train, _models, _audit, _keygen, _docs, _demo):
         module.register(app)
     try:
         from cmooe_risk.cli import _synth

@@ -57,11 +57,24 @@ def promote(
     run: Annotated[
         str, typer.Option("--run", help="The model's MLflow run id, or a unique prefix of it.")
     ],
+    accept_fairness_risk: Annotated[
+        str | None,
+        typer.Option(
+            help="Promote despite fairness flags on the gate metrics; the reason is recorded "
+            "in MLflow with the run and the registered version."
+        ),
+    ] = None,
 ) -> None:
-    """Make a run's model the champion, if it passes every gate; else say why not."""
+    """Make a run's model the champion, if it passes every gate; else say why not.
+
+    Gates: precision at capacity not worse than the champion's beyond its 95% CI, and a
+    fairness audit with no flag on the gate metrics (or an accepted, recorded risk).
+    """
     from cmooe_risk.train import promote_run
 
-    promotion = promote_run(state(ctx).workspace, outcome, run)
+    promotion = promote_run(
+        state(ctx).workspace, outcome, run, accept_fairness_risk=accept_fairness_risk
+    )
     for gate in promotion.gates:
         out.print(f"[green]passed[/green] {gate.name}: {gate.reason}")
     previous = f" (was version {promotion.previous_version})" if promotion.previous_version else ""

@@ -25,6 +25,7 @@ from cmooe_risk.train._tracking import (
     experiment_id_or_none,
     quiet_mlflow,
     registered_model_name,
+    resolve_run_id,
     version_by_alias,
     version_for_run,
 )
@@ -96,7 +97,7 @@ def compare_runs(workspace: Workspace, outcome: str, *, limit: int = 50) -> pd.D
     return pd.DataFrame(rows)
 
 
-def _precision_gate(candidate, champion) -> GateResult:
+def _precision_gate(candidate, champion, accepted_risk: str | None) -> GateResult:
     """Not worse than the champion on precision at capacity beyond the candidate's CI."""
     name = "precision at capacity"
     if champion is None:
@@ -126,35 +127,45 @@ def _precision_gate(candidate, champion) -> GateResult:
     )
 
 
-def _resolve_run_id(client, outcome: str, run_id: str) -> str:
-    """A full run id from a unique prefix, as `models compare` shows them (12 characters)."""
-    run_id = run_id.strip()
-    if len(run_id) >= 32:
-        return run_id
-    if len(run_id) < 6:
-        raise ConfigError(f"--run {run_id!r} is too short: give at least 6 characters of the id.")
-    experiment_id = experiment_id_or_none(client, outcome)
-    if experiment_id is None:
-        raise StateError(f"No runs for {outcome} yet: train a model first.")
-    matches = [
-        run.info.run_id
-        for run in client.search_runs([experiment_id], max_results=5000)
-        if run.info.run_id.startswith(run_id)
-    ]
-    if len(matches) != 1:
-        found = "no run" if not matches else f"{len(matches)} runs"
-        raise StateError(
-            f"--run {run_id!r} matches {found} for {outcome}; "
-            f"`cmooe-risk models compare --outcome {outcome}` lists them."
+def _fairness_gate(candidate, champion, accepted_risk: str | None) -> GateResult:
+    """No flag on a gate metric in the run's fairness audit, unless the risk is accepted."""
+    from cmooe_risk.audit._workflow import TAG_AUDITED, TAG_BLOCKING, TAG_FLAGS, TAG_REPORT
+
+    name = "fairness audit"
+    tags = candidate.data.tags
+    run_id = candidate.info.run_id
+    if tags.get(TAG_AUDITED) != "true":
+        return GateResult(
+            name,
+            False,
+            f"run {run_id[:12]} has not been audited; run `cmooe-risk audit --run "
+            f"{run_id[:12]}` first",
         )
-    return matches[0]
+    blocking, flags = int(tags.get(TAG_BLOCKING, "0")), int(tags.get(TAG_FLAGS, "0"))
+    report = tags.get(TAG_REPORT, "the run's fairness/audit.html")
+    if blocking == 0:
+        return GateResult(
+            name, True, f"no blocking flag ({flags} flag(s) reported for discussion; {report})"
+        )
+    if accepted_risk:
+        return GateResult(
+            name, True, f"{blocking} blocking flag(s) accepted, reason recorded: {accepted_risk}"
+        )
+    return GateResult(
+        name,
+        False,
+        f"{blocking} flag(s) on the gate metrics (see {report}); if the partnership accepts "
+        'the risk, promote with --accept-fairness-risk "REASON", which is recorded in MLflow',
+    )
 
 
 #: Every gate a promotion must pass, in order.
-GATES: list[Callable] = [_precision_gate]
+GATES: list[Callable] = [_precision_gate, _fairness_gate]
 
 
-def promote_run(workspace: Workspace, outcome: str, run_id: str) -> Promotion:
+def promote_run(
+    workspace: Workspace, outcome: str, run_id: str, *, accept_fairness_risk: str | None = None
+) -> Promotion:
     """Move the ``champion`` alias to ``run_id``'s model if every gate passes.
 
     Raises
@@ -169,7 +180,7 @@ def promote_run(workspace: Workspace, outcome: str, run_id: str) -> Promotion:
         import mlflow
         from mlflow.exceptions import MlflowException
 
-        run_id = _resolve_run_id(client, outcome, run_id)
+        run_id = resolve_run_id(client, outcome, run_id)
         try:
             candidate = client.get_run(run_id)
         except MlflowException:
@@ -186,7 +197,8 @@ def promote_run(workspace: Workspace, outcome: str, run_id: str) -> Promotion:
             )
         current = version_by_alias(client, outcome, CHAMPION)
         champion_run = client.get_run(current.run_id) if current is not None else None
-        results = tuple(gate(candidate, champion_run) for gate in GATES)
+        accepted = (accept_fairness_risk or "").strip() or None
+        results = tuple(gate(candidate, champion_run, accepted) for gate in GATES)
         failed = [g for g in results if not g.passed]
         if failed:
             raise StateError(
@@ -215,6 +227,11 @@ def promote_run(workspace: Workspace, outcome: str, run_id: str) -> Promotion:
         if challenger is not None and challenger.version == version.version:
             client.delete_registered_model_alias(name, CHALLENGER)
         client.set_model_version_tag(name, version.version, "cmooe.promoted", "true")
+        if accepted:
+            client.set_tag(run_id, "cmooe.fairness.accepted_risk", accepted)
+            client.set_model_version_tag(
+                name, version.version, "cmooe.fairness.accepted_risk", accepted
+            )
     return Promotion(
         outcome=outcome,
         run_id=run_id,

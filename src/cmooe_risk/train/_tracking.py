@@ -23,6 +23,7 @@ __all__ = [
     "client_for",
     "ensure_experiment",
     "registered_model_name",
+    "resolve_run_id",
 ]
 
 CHAMPION = "champion"
@@ -119,3 +120,34 @@ def version_for_run(client, outcome: str, run_id: str):
         if version.run_id == run_id:
             return version
     return None
+
+
+def resolve_run_id(client, outcome: str | None, run_id: str) -> str:
+    """A full run id from a unique prefix, as `models compare` shows them (12 characters).
+
+    With ``outcome`` None, every cmooe experiment is searched.
+    """
+    from cmooe_risk.errors import ConfigError
+
+    run_id = run_id.strip()
+    if len(run_id) >= 32:
+        return run_id
+    if len(run_id) < 6:
+        raise ConfigError(f"--run {run_id!r} is too short: give at least 6 characters of the id.")
+    outcomes = [outcome] if outcome else ["permanent_exclusion", "missing_education"]
+    experiments = [e for e in (experiment_id_or_none(client, o) for o in outcomes) if e]
+    where = outcome or "any outcome"
+    if not experiments:
+        raise StateError(f"No runs for {where} yet: train a model first.")
+    matches = [
+        run.info.run_id
+        for run in client.search_runs(experiments, max_results=5000)
+        if run.info.run_id.startswith(run_id)
+    ]
+    if len(matches) != 1:
+        found = "no run" if not matches else f"{len(matches)} runs"
+        raise StateError(
+            f"--run {run_id!r} matches {found} for {where}; "
+            "`cmooe-risk models compare --outcome OUTCOME` lists them."
+        )
+    return matches[0]

@@ -83,6 +83,7 @@ class TrainingResult:
     oracle: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    audit: object = None
 
     @property
     def test_span(self) -> str:
@@ -178,8 +179,32 @@ def train_experiment(
             oracle,
             explain_sample,
         )
+    _store_predictions(client, workspace, result, scored)
+    if config.challenger:
+        from cmooe_risk.audit import audit_run
+
+        with step(f"{config.outcome}: fairness audit of the challenger"):
+            result.audit = audit_run(workspace, result.model_runs[config.challenger], client=client)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _store_predictions(client, workspace: Workspace, result: TrainingResult, scored) -> None:
+    """Every model's test-window scores, kept in the workspace for fairness audits.
+
+    They hold pseudonyms, so they stay in the workspace; MLflow gets only the path.
+    """
+    from cmooe_risk.audit import write_predictions
+
+    frame = pd.concat([f for f, _ in scored.values()], ignore_index=True)
+    names = list(next(iter(scored.values()))[1])
+    scores = {n: np.concatenate([s[n] for _, s in scored.values()]) for n in names}
+    path = write_predictions(workspace, result.parent_run_id, frame, scores)
+    relative = str(path.relative_to(workspace.root))
+    with quiet_mlflow():
+        for name, run_id in result.model_runs.items():
+            client.set_tag(run_id, "cmooe.predictions", relative)
+            client.set_tag(run_id, "cmooe.score_column", name)
 
 
 def _run_split(config: ExperimentConfig, data: ModellingData, split: TemporalSplit):
