@@ -1,5 +1,6 @@
 """Run the benchmarks: `python -m benchmarks [NAME ...]`; with no name, all of them.
 
+`python -m benchmarks NAME --option ...` runs one benchmark with its own options.
 Each benchmark is a module ``benchmarks/bench_<name>.py`` with a ``main(argv)``
 function that prints its figures. Benchmarks are not tests: they take minutes.
 """
@@ -22,7 +23,10 @@ def available() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or available()
+    if len(argv) > 1 and argv[1].startswith("-"):  # one benchmark with its own options
+        names, options = argv[:1], argv[1:]
+    else:
+        names, options = argv or available(), []
     unknown = [name for name in names if name not in available()]
     if unknown:
         print(f"Unknown benchmark(s): {', '.join(unknown)}. Available: {', '.join(available())}")
@@ -30,7 +34,7 @@ def main(argv: list[str]) -> int:
     for name in names:
         print(f"\n=== benchmark: {name} ===", flush=True)
         module = importlib.import_module(f"benchmarks.bench_{name}")
-        module.main([])
+        module.main(options)
     return 0
 
 
