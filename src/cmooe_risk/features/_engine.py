@@ -41,6 +41,10 @@ _ADVICE = "build fewer as-of dates at a time"
 KEYS = ("pupil_pseudonym", "as_of")
 #: Spine rows per batch when writing features: bounds memory at about 2 GB.
 BATCH_ROWS = 2_000_000
+#: Pupils per batch: the attendance stages hold every mark of a batch's pupils (about 900
+#: a year each), so past this many pupils they outgrow a 4 GB memory limit however few
+#: the as-of dates (a 30k-pupil LA over 50 dates failed in one batch).
+BATCH_PUPILS = 20_000
 #: The longest lookback of any weekly window (52 weeks) plus a margin.
 WEEKS_BEFORE_FIRST_AS_OF = 54
 #: Spine columns carried into both frames: who, when, where.
@@ -115,7 +119,10 @@ def build_features(
     spine_stage, *stages = catalog.stages
     _run_stage(con, catalog, spine_stage)
     spine_rows = int(fetch_scalar(con, "SELECT count(*) FROM spine"))
-    batches = max(1, -(-spine_rows // batch_rows)) if batch_rows else 1
+    batches = 1
+    if batch_rows:
+        pupils = int(fetch_scalar(con, "SELECT count(DISTINCT pupil_pseudonym) FROM spine"))
+        batches = max(1, -(-spine_rows // batch_rows), -(-pupils // BATCH_PUPILS))
     if batches > 1 and on_batch is None:
         raise ValueError("on_batch is required when the build is split into batches")
     if batches > 1:
