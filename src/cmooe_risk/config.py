@@ -94,8 +94,10 @@ class LocalityConfig(_Strict):
 class DuckDBConfig(_Strict):
     """Resources the embedded warehouse may use."""
 
+    # 6 GB, not 4: at 4 GB the attendance-runs stage ran out of memory for a 30k-pupil LA
+    # over the ~30 as-of dates of a training run (it joins every mark of a batch's pupils).
     memory_limit: str = Field(
-        "4GB",
+        "6GB",
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory DuckDB may use before spilling to the workspace's temp directory.",
     )

@@ -25,7 +25,7 @@ def connect(
     path: Path,
     *,
     read_only: bool = False,
-    memory_limit: str = "4GB",
+    memory_limit: str = "6GB",
     threads: int | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse, with a clear error when another process holds it.
