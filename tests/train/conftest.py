@@ -34,7 +34,16 @@ def boosted_profile():
     return prof.model_copy(update={"rates": rates})
 
 
-def quick_experiment(directory: Path, outcome: str) -> Path:
+def quick_experiment(
+    directory: Path,
+    outcome: str,
+    models: tuple[str, ...] = (
+        "lightgbm_quick.yaml",
+        "logistic",
+        "rules_checklist",
+        "prior_events",
+    ),
+) -> Path:
     """The shipped experiment, made quick: fewer trees and bootstrap resamples."""
     lightgbm = yaml.safe_load((Path(__file__).parents[2] / "models" / "lightgbm.yaml").read_text())
     lightgbm["num_boost_round"] = 60
@@ -45,7 +54,7 @@ def quick_experiment(directory: Path, outcome: str) -> Path:
         "temporal": {"test_windows": 2, "as_of_frequency_weeks": 4},
         "training": {"negative_sample_rate": 0.5, "seed": 3},
         "evaluation": {"bootstrap": 40, "k_percents": [1, 5]},
-        "models": ["lightgbm_quick.yaml", "logistic", "rules_checklist", "prior_events"],
+        "models": list(models),
         "challenger": "lightgbm_quick.yaml",
     }
     path = directory / f"{outcome}.yaml"
@@ -61,7 +70,7 @@ class Trained:
     results: dict
 
 
-def _train_la(root: Path, profile, outcomes: tuple[str, ...]) -> Trained:
+def _train_la(root: Path, profile, outcomes: tuple[str, ...], models=None) -> Trained:
     from cmooe_risk.train import train_experiment
 
     saved = {name: os.environ.get(name) for name in ("CMOOE_PSEUDONYM_KEY", "MLFLOW_TRACKING_URI")}
@@ -71,9 +80,14 @@ def _train_la(root: Path, profile, outcomes: tuple[str, ...]) -> Trained:
         manifest = generate(
             profile, pupils=3000, years=3, seed=5, out=root / "synth", end=date(2026, 7, 24)
         )
+        (root / "workspace").mkdir()
+        # Fewer audit resamples than the default 200: the tests check flags, not decimals.
+        (root / "workspace" / "cmooe-risk.yaml").write_text("fairness: {bootstrap: 80}\n")
         workspace = Workspace.open(root / "workspace")
         ingest(workspace, Path(manifest.out_dir), extract_date=date(2026, 7, 24))
-        experiments = {o: quick_experiment(root, o) for o in outcomes}
+        experiments = {
+            o: quick_experiment(root, o, *([models] if models else [])) for o in outcomes
+        }
         results = {
             outcome: train_experiment(workspace, path, ground_truth=root / "synth")
             for outcome, path in experiments.items()
@@ -106,6 +120,7 @@ def trained_biased(tmp_path_factory: pytest.TempPathFactory) -> Trained:
         tmp_path_factory.mktemp("biased"),
         profile.model_copy(update={"bias": bias}),
         ("permanent_exclusion",),
+        ("lightgbm_quick.yaml", "logistic"),
     )
 
 

@@ -214,13 +214,15 @@ def test_experiment_errors_name_the_bad_value(tmp_path: Path) -> None:
         load_experiment("nope")
 
 
-def test_the_demo_trains_both_outcomes_and_promotes_champions(trained_copy) -> None:
+def test_the_demo_trains_both_outcomes_and_promotes_champions(trained_copy, tmp_path) -> None:
+    from tests.train.conftest import quick_experiment
+
     from cmooe_risk.demo import DemoResult, train_and_promote
 
+    two_models = ("lightgbm_quick.yaml", "logistic")  # the demo's logic, not the models
+    experiments = {o: quick_experiment(tmp_path, o, two_models) for o in OUTCOMES}
     result = DemoResult(ingest_report=None)
-    train_and_promote(
-        trained_copy.workspace, trained_copy.synth_dir, result, trained_copy.experiments
-    )
+    train_and_promote(trained_copy.workspace, trained_copy.synth_dir, result, experiments)
     assert [t.outcome for t in result.training] == list(OUTCOMES)
     client = client_for(trained_copy.workspace)
     for trained_result, message in zip(result.training, result.promotions, strict=True):
