@@ -1,4 +1,5 @@
--- attendance_ledger: weekly attendance counts per pupil, exact as of any Monday.
+-- attendance_ledger (precomputed at ingest): weekly attendance counts per pupil, exact
+-- as of any Monday.
 --
 -- A session mark can change after it is first entered (an N later becomes I). As of a
 -- Monday t, the version that counts is the latest one recorded before t. Each mark's
@@ -9,17 +10,33 @@
 --   * each earlier version, plus, in the weeks it was the latest one recorded.
 -- Week numbers count Mondays from 2000-01-03; a version recorded in week w is visible
 -- as of week w + 1 (as-of dates are Mondays at 00:00).
-WITH bounds AS (
-    SELECT
-        MIN(academic_year_start) - INTERVAL 400 DAY AS first_day,
-        MAX(as_of) AS last_day
-    FROM as_of_dates
+--
+-- Nothing here depends on the as-of date: visibility is carried in from_week/to_week.
+-- So the ledger is built once per load, over every mark, and feature builds read it.
+WITH versions AS (
+    -- every version once: the final one into the steady series, earlier ones as
+    -- adjustments for the weeks they were current
+    SELECT pupil_pseudonym, code, session_date, recorded_at, superseded_at, 0 AS late_piece
+    FROM attendance_marks
+
+    UNION ALL
+
+    -- final versions recorded after the week of their session, once more: to take them
+    -- out of the steady series for the weeks before they were recorded
+    SELECT pupil_pseudonym, code, session_date, recorded_at, superseded_at, 1 AS late_piece
+    FROM attendance_marks
+    WHERE superseded_at IS NULL
+        AND FLOOR(date_diff(
+            'day', DATE '2000-01-03',
+            CAST(COALESCE(recorded_at, CAST(session_date AS TIMESTAMP)) AS DATE)
+        ) / 7) > FLOOR(date_diff('day', DATE '2000-01-03', session_date) / 7)
 ),
 
 marks AS (
     SELECT
         m.pupil_pseudonym,
         m.code,
+        m.late_piece,
         CAST(FLOOR(date_diff('day', DATE '2000-01-03', m.session_date) / 7) AS INTEGER)
             AS session_week,
         CAST(EXTRACT(YEAR FROM m.session_date) AS INTEGER)
@@ -31,20 +48,23 @@ marks AS (
         ) / 7) AS INTEGER) + 1 AS visible_week,
         CAST(FLOOR(date_diff('day', DATE '2000-01-03', CAST(m.superseded_at AS DATE)) / 7)
             AS INTEGER) + 1 AS superseded_week
-    FROM attendance_marks AS m
-    CROSS JOIN bounds AS b
-    WHERE m.session_date >= b.first_day
-        AND m.session_date < b.last_day
-        AND m.pupil_pseudonym IN (SELECT pupil_pseudonym FROM spine)
+    FROM versions AS m
 ),
 
-flagged AS (
+pieces AS (
     SELECT
         k.pupil_pseudonym,
         k.session_week,
         k.academic_year,
-        k.visible_week,
-        k.superseded_week,
+        CASE
+            WHEN k.superseded_week IS NULL THEN k.session_week + 1
+            ELSE GREATEST(k.session_week + 1, k.visible_week)
+        END AS from_week,
+        CASE
+            WHEN k.late_piece = 1 THEN k.visible_week - 1
+            WHEN k.superseded_week IS NOT NULL THEN k.superseded_week - 1
+        END AS to_week,
+        CASE WHEN k.late_piece = 1 THEN -1 ELSE 1 END AS sign,
         CASE WHEN r.counts_as_possible THEN 1 ELSE 0 END AS possible,
         CASE WHEN r.category IN ('present', 'approved_activity') THEN 1 ELSE 0 END AS attended,
         CASE WHEN r.category = 'authorised' THEN 1 ELSE 0 END AS authorised,
@@ -57,45 +77,17 @@ flagged AS (
         CASE WHEN k.code IN ('N', 'O') THEN 1 ELSE 0 END AS unexplained,
         CASE WHEN k.code = 'G' THEN 1 ELSE 0 END AS holiday,
         CASE WHEN k.code = 'E' THEN 1 ELSE 0 END AS suspended,
-        CASE WHEN k.weekday = 0 AND r.counts_as_possible THEN 1 ELSE 0 END AS monday_possible,
-        CASE WHEN k.weekday = 0 AND r.category IN ('authorised', 'unauthorised') THEN 1 ELSE 0 END
-            AS monday_absent,
-        CASE WHEN k.weekday = 4 AND r.counts_as_possible THEN 1 ELSE 0 END AS friday_possible,
-        CASE WHEN k.weekday = 4 AND r.category IN ('authorised', 'unauthorised') THEN 1 ELSE 0 END
-            AS friday_absent
+        -- absent on a Monday or a Friday (the features use only the two together)
+        CASE
+            WHEN k.weekday IN (0, 4) AND r.category IN ('authorised', 'unauthorised') THEN 1
+            ELSE 0
+        END AS monday_friday_absent
     FROM marks AS k
     JOIN ref_attendance_codes AS r ON r.code = k.code
-),
-
-pieces AS (
-    SELECT
-        f.*,
-        f.session_week + 1 AS from_week,
-        CAST(NULL AS INTEGER) AS to_week,
-        1 AS sign
-    FROM flagged AS f
-    WHERE f.superseded_week IS NULL
-
-    UNION ALL
-
-    SELECT
-        f.*,
-        f.session_week + 1 AS from_week,
-        f.visible_week - 1 AS to_week,
-        -1 AS sign
-    FROM flagged AS f
-    WHERE f.superseded_week IS NULL AND f.visible_week > f.session_week + 1
-
-    UNION ALL
-
-    SELECT
-        f.*,
-        GREATEST(f.session_week + 1, f.visible_week) AS from_week,
-        f.superseded_week - 1 AS to_week,
-        1 AS sign
-    FROM flagged AS f
-    WHERE f.superseded_week IS NOT NULL
-        AND f.superseded_week - 1 >= GREATEST(f.session_week + 1, f.visible_week)
+    -- an earlier version replaced before any as-of week in which it would count (after
+    -- its session's week and once recorded) never counts
+    WHERE k.superseded_week IS NULL
+        OR k.superseded_week - 1 >= GREATEST(k.session_week + 1, k.visible_week)
 )
 
 SELECT
@@ -104,21 +96,18 @@ SELECT
     academic_year,
     from_week,
     to_week,
-    SUM(sign * possible) AS possible,
-    SUM(sign * attended) AS attended,
-    SUM(sign * authorised) AS authorised,
-    SUM(sign * unauthorised) AS unauthorised,
-    SUM(sign * illness) AS illness,
-    SUM(sign * medical) AS medical,
-    SUM(sign * late) AS late,
-    SUM(sign * approved) AS approved,
-    SUM(sign * part_time) AS part_time,
-    SUM(sign * unexplained) AS unexplained,
-    SUM(sign * holiday) AS holiday,
-    SUM(sign * suspended) AS suspended,
-    SUM(sign * monday_possible) AS monday_possible,
-    SUM(sign * monday_absent) AS monday_absent,
-    SUM(sign * friday_possible) AS friday_possible,
-    SUM(sign * friday_absent) AS friday_absent
+    CAST(SUM(sign * possible) AS INTEGER) AS possible,
+    CAST(SUM(sign * attended) AS INTEGER) AS attended,
+    CAST(SUM(sign * authorised) AS INTEGER) AS authorised,
+    CAST(SUM(sign * unauthorised) AS INTEGER) AS unauthorised,
+    CAST(SUM(sign * illness) AS INTEGER) AS illness,
+    CAST(SUM(sign * medical) AS INTEGER) AS medical,
+    CAST(SUM(sign * late) AS INTEGER) AS late,
+    CAST(SUM(sign * approved) AS INTEGER) AS approved,
+    CAST(SUM(sign * part_time) AS INTEGER) AS part_time,
+    CAST(SUM(sign * unexplained) AS INTEGER) AS unexplained,
+    CAST(SUM(sign * holiday) AS INTEGER) AS holiday,
+    CAST(SUM(sign * suspended) AS INTEGER) AS suspended,
+    CAST(SUM(sign * monday_friday_absent) AS INTEGER) AS monday_friday_absent
 FROM pieces
 GROUP BY pupil_pseudonym, session_week, academic_year, from_week, to_week

@@ -1,33 +1,35 @@
--- attendance_runs: the third and later days of runs of consecutive school days absent,
--- each with its position in the run (3 = third day running), for two kinds of run:
+-- attendance_runs (precomputed at ingest): the third and later days of runs of
+-- consecutive school days absent, each with its position in the run (3 = third day
+-- running), for two kinds of run:
 --   absent       both sessions of the day missed (any reason);
 --   unexplained  both sessions of the day marked N or O (the pattern that starts
 --                children-missing-education procedures after 10 days).
 -- Days are numbered Monday to Friday, so a weekend does not break a run but a holiday
 -- or closure does. A day's status comes from its marks as first entered, and only from
 -- marks entered in the week of the session: such a mark is known as of every Monday
--- after that week, so the runs never use anything recorded later. Only absent days are
--- sequenced, which keeps this cheap: present days never enter the sort.
-WITH bounds AS (
-    SELECT
-        MIN(academic_year_start) - INTERVAL 400 DAY AS first_day,
-        MAX(as_of) AS last_day
-    FROM as_of_dates
+-- after that week, so the runs never use anything recorded later, and they do not
+-- depend on the as-of date: they are built once per load, over every mark. Only absent
+-- days are sequenced, which keeps this cheap: present days never enter the sort.
+WITH absent_codes AS (
+    SELECT code FROM ref_attendance_codes WHERE category IN ('authorised', 'unauthorised')
 ),
 
 absences AS (
     SELECT m.pupil_pseudonym, m.urn, m.session_date, m.session, m.code, m.recorded_at
     FROM attendance_marks AS m
-    JOIN ref_attendance_codes AS r ON r.code = m.code
-    CROSS JOIN bounds AS b
-    WHERE r.category IN ('authorised', 'unauthorised')
-        AND m.session_date >= b.first_day
-        AND m.session_date < b.last_day
-        AND m.pupil_pseudonym IN (SELECT pupil_pseudonym FROM spine)
-        AND FLOOR(date_diff(
+    JOIN absent_codes AS c ON c.code = m.code
+    WHERE FLOOR(date_diff(
             'day', DATE '2000-01-03',
             CAST(COALESCE(m.recorded_at, CAST(m.session_date AS TIMESTAMP)) AS DATE)
         ) / 7) = FLOOR(date_diff('day', DATE '2000-01-03', m.session_date) / 7)
+),
+
+-- versions that were replaced, keyed by when they were replaced: a mark recorded at
+-- that moment for the same session is a correction, not a first entry
+replaced AS (
+    SELECT pupil_pseudonym, urn, session_date, session, superseded_at
+    FROM attendance_marks
+    WHERE superseded_at IS NOT NULL
 ),
 
 first_absences AS (
@@ -35,9 +37,8 @@ first_absences AS (
     FROM absences AS a
     WHERE NOT EXISTS (
         SELECT 1
-        FROM attendance_marks AS earlier
-        WHERE earlier.superseded_at IS NOT NULL
-            AND earlier.pupil_pseudonym = a.pupil_pseudonym
+        FROM replaced AS earlier
+        WHERE earlier.pupil_pseudonym = a.pupil_pseudonym
             AND earlier.urn = a.urn
             AND earlier.session_date = a.session_date
             AND earlier.session = a.session

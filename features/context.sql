@@ -41,26 +41,11 @@ prior_year_suspensions AS (
 ),
 
 prior_year_absence AS (
-    -- each mark's session falls in one academic year; its rate serves the year after, as
-    -- the marks stood at that next year's start
-    SELECT
-        y.academic_year,
-        m.urn,
-        SUM(CASE WHEN c.category IN ('authorised', 'unauthorised') THEN 1 ELSE 0 END)
-            AS absent_sessions,
-        COUNT(*) AS possible_sessions
-    FROM attendance_marks AS m
-    JOIN ref_attendance_codes AS c ON c.code = m.code
-    JOIN school_years AS y
-        ON y.academic_year = CAST(EXTRACT(YEAR FROM m.session_date) AS INTEGER)
-            - CASE WHEN EXTRACT(MONTH FROM m.session_date) < 9 THEN 1 ELSE 0 END
-            + 1
-    WHERE c.counts_as_possible
-        AND COALESCE(m.recorded_at, CAST(m.session_date AS TIMESTAMP))
-            < CAST(y.academic_year_start AS TIMESTAMP)
-        AND (m.superseded_at IS NULL
-            OR m.superseded_at >= CAST(y.academic_year_start AS TIMESTAMP))
-    GROUP BY y.academic_year, m.urn
+    -- precomputed once per load (features/school_attendance.sql): the previous year's
+    -- marks as they stood at the start of this one
+    SELECT y.academic_year, a.urn, a.absent_sessions, a.possible_sessions
+    FROM school_years AS y
+    JOIN school_attendance AS a ON a.academic_year = y.academic_year
 ),
 
 school_rates AS (

@@ -1,7 +1,8 @@
 """The feature catalog: the single source of truth about every feature.
 
-``features/catalog.yaml`` lists the SQL stages to run, in order, and every feature
-with its description, domain, unit, window, use and explanation template.
+``features/catalog.yaml`` lists the SQL run once per load (``precompute``), the SQL
+stages to run for every feature build, in order, and every feature with its
+description, domain, unit, window, use and explanation template.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cmooe_risk._validation import describe_validation_error
 from cmooe_risk.errors import ConfigError
 
-__all__ = ["DOMAINS", "Feature", "FeatureCatalog", "Stage", "load_catalog", "read_sql"]
+__all__ = [
+    "DOMAINS",
+    "Feature",
+    "FeatureCatalog",
+    "PrecomputeStage",
+    "Stage",
+    "load_catalog",
+    "read_sql",
+]
 
 DOMAINS = (
     "attendance",
@@ -42,6 +51,17 @@ class Stage(_Strict):
     file: str = Field(pattern=r"^[a-z][a-z0-9_]*\.sql$")
     domain: Literal[DOMAINS] | None = Field(  # type: ignore[valid-type]
         None, description="Set for stages whose output columns are features of this domain."
+    )
+
+
+class PrecomputeStage(_Strict):
+    """One SQL file run once per load, as ``CREATE TABLE <name> AS <file>`` in the warehouse."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    file: str = Field(pattern=r"^[a-z][a-z0-9_]*\.sql$")
+    batched: bool = Field(
+        False,
+        description="Run a batch of pupils at a time: the SQL reads only precompute_pupils.",
     )
 
 
@@ -79,9 +99,14 @@ class Feature(_Strict):
 class FeatureCatalog(_Strict):
     stages: tuple[Stage, ...]
     features: tuple[Feature, ...]
+    precompute: tuple[PrecomputeStage, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> FeatureCatalog:
+        tables = [s.name for s in (*self.precompute, *self.stages)]
+        clashing = sorted({t for t in tables if tables.count(t) > 1})
+        if clashing:
+            raise ValueError(f"stage names used twice: {', '.join(clashing)}")
         names = [f.name for f in self.features]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
@@ -138,12 +163,19 @@ def load_catalog() -> FeatureCatalog:
     The stages come from ``catalog.yaml``; each domain stage's features come from the
     YAML file beside its SQL, so a domain is defined in one place.
     """
-    stages = _read_yaml("catalog.yaml").get("stages", [])
+    definitions = _read_yaml("catalog.yaml")
+    stages = definitions.get("stages", [])
     features: list = []
     for stage in stages:
         if isinstance(stage, dict) and stage.get("domain"):
             features.extend(_read_yaml(f"{stage['domain']}.yaml").get("features", []))
     try:
-        return FeatureCatalog.model_validate({"stages": stages, "features": features})
+        return FeatureCatalog.model_validate(
+            {
+                "stages": stages,
+                "features": features,
+                "precompute": definitions.get("precompute", []),
+            }
+        )
     except ValidationError as exc:
         raise ConfigError(describe_validation_error("feature catalog in features/", exc)) from exc

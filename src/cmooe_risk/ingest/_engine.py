@@ -3,7 +3,9 @@
 The job has two halves. The first reads and checks everything without touching
 the warehouse's tables, so every whole-file problem stops the job before
 anything is written. The second replaces every source table in one
-transaction, so a load publishes completely or not at all.
+transaction, so a load publishes completely or not at all. The same transaction
+rebuilds the feature tables that do not depend on the as-of date (``precompute``
+in features/catalog.yaml), so they always match the source tables.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from cmooe_risk._progress import step
 from cmooe_risk.config import Workspace
 from cmooe_risk.contracts import ATTENDANCE_CATEGORIES, CODE_LISTS, CONTRACTS, Contract
 from cmooe_risk.errors import ContractError, InputDataError
+from cmooe_risk.features._precompute import definitions_fingerprint, precompute
 from cmooe_risk.ingest._files import RawExtract, locate_extracts, read_raw
 from cmooe_risk.ingest._report import FileReport, IngestReport
 from cmooe_risk.ingest._sql import broken_rules_sql, is_native, typed_select_sql
@@ -136,11 +139,16 @@ def ingest(
 
 
 def _fingerprint(extracts: dict[str, RawExtract], extract_date: date, key: PseudonymKey) -> str:
-    """Identifies a load: same files, same extract date, same key, same contracts."""
+    """Identifies a load: same files, extract date, key, contracts and precomputed features.
+
+    A change to the precompute SQL in features/ changes it too, so re-running ingest on
+    the same files rebuilds the precomputed tables.
+    """
     from cmooe_risk import __version__
 
     parts = [f"{name}:{extract.sha256}" for name, extract in sorted(extracts.items())]
     parts += [extract_date.isoformat(), key.pseudonymise("fingerprint"), __version__]
+    parts.append(f"precompute:{definitions_fingerprint()}")
     return PseudonymKey(b"cmooe-ingest-fingerprint", "fixed").pseudonymise("|".join(parts))
 
 
@@ -416,6 +424,7 @@ def _load(
             params,
         ).fetchall()
         _write_reference_tables(con)
+        precompute(con)
         _record_run(con, report, fingerprint)
         con.execute("COMMIT").fetchall()
     except BaseException:
