@@ -30,6 +30,7 @@ __all__ = [
     "DuckDBConfig",
     "FairnessConfig",
     "PseudonymisationConfig",
+    "QueueConfig",
     "Workspace",
     "WorkspaceConfig",
     "resolve_workspace",
@@ -102,6 +103,50 @@ class DuckDBConfig(_Strict):
         description="Memory DuckDB may use before spilling to the workspace's temp directory.",
     )
     threads: int | None = Field(None, ge=1, description="Worker threads; default: all cores.")
+
+
+class QueueConfig(_Strict):
+    """How the weekly job moves pupils through the caseworker queues.
+
+    Every key has a default, so ``queue:`` may be left out of ``cmooe-risk.yaml``.
+    Risks are calibrated probabilities, so the thresholds are ratios of risks: a move
+    from 2% to 3% means as much as one from 20% to 30%.
+    """
+
+    movement_ratio: float = Field(
+        1.25,
+        gt=1.0,
+        description="Risk at least this many times last week's is `rising`; at most its "
+        "inverse, `falling`; in between, `steady`.",
+    )
+    reopen_margin: float = Field(
+        0.5,
+        ge=0.0,
+        description="A closed item reopens only when the pupil is back in the top k and "
+        "their risk is at least (1 + margin) times the risk when it was closed.",
+    )
+    band_multiples: dict[str, float] = Field(
+        default_factory=lambda: {"very high": 10.0, "high": 5.0, "raised": 2.0},
+        description="Risk bands: a pupil is in the first band whose multiple of the roll's "
+        "average risk they reach; below every multiple, `typical`.",
+    )
+    drift_psi_warn: float = Field(
+        0.25,
+        gt=0.0,
+        description="Warn when a feature's population stability index against the "
+        "training data reaches this (0.1 to 0.25 is usually read as a moderate shift).",
+    )
+
+    @field_validator("band_multiples")
+    @classmethod
+    def _bands(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("band_multiples needs at least one band")
+        for name, multiple in value.items():
+            if not multiple > 0:
+                raise ValueError(f"band {name!r} needs a positive multiple, got {multiple}")
+        # Highest multiple first, so "the first band reached" is the most severe.
+        return dict(sorted(value.items(), key=lambda item: -item[1]))
 
 
 class FairnessConfig(BaseModel):
@@ -215,6 +260,7 @@ class WorkspaceConfig(_Strict):
     localities: LocalityConfig = Field(default_factory=LocalityConfig)
     pseudonymisation: PseudonymisationConfig = Field(default_factory=PseudonymisationConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
 
 
 def load_config(path: Path) -> WorkspaceConfig:

@@ -1,0 +1,296 @@
+"""What caseworkers do with the queue: list, update a status, export a locality.
+
+Every action is written to the audit log in the same transaction as its effect.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import func, insert, select, update
+
+from cmooe_risk.errors import ConfigError, StateError
+from cmooe_risk.queue._schema import (
+    OPEN_STATUSES,
+    STATUSES,
+    TRANSITIONS,
+    queue_items,
+    scoring_runs,
+    status_history,
+)
+from cmooe_risk.queue._store import QueueStore, now_utc
+
+__all__ = ["ITEM_COLUMNS", "ExportResult", "export_items", "list_items", "update_item"]
+
+#: Columns of :func:`list_items`, in display order.
+ITEM_COLUMNS = (
+    "item_id",
+    "locality",
+    "outcome",
+    "rank",
+    "pupil_pseudonym",
+    "urn",
+    "year_group",
+    "risk",
+    "band",
+    "movement",
+    "status",
+    "listed",
+    "on_roll",
+    "reasons",
+    "protective",
+    "changes",
+    "last_note",
+    "as_of",
+    "opened_as_of",
+    "model_version",
+)
+OUTCOMES = ("permanent_exclusion", "missing_education")
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers and schedulers
+        return "unknown"
+
+
+def _check_choice(value: str | None, choices: tuple[str, ...], what: str) -> None:
+    if value is not None and value not in choices:
+        raise ConfigError(f"Unknown {what} {value!r}; choose from {', '.join(choices)}.")
+
+
+def list_items(
+    store: QueueStore,
+    *,
+    locality: str | None = None,
+    outcome: str | None = None,
+    status: str | None = None,
+    include_unlisted: bool = False,
+    actor: str | None = None,
+) -> pd.DataFrame:
+    """The queue, ranked within locality and outcome, as :data:`ITEM_COLUMNS`.
+
+    Parameters
+    ----------
+    locality, outcome, status : str, optional
+        Filters. Without ``status``, open items only (every status but ``closed``).
+    include_unlisted : bool, default False
+        Also items no longer in their locality's top k this week (still open, so still
+        someone's work), and pupils who left the roll.
+    actor : str, optional
+        Who listed, for the audit log; default the login name.
+    """
+    _check_choice(outcome, OUTCOMES, "outcome")
+    _check_choice(status, STATUSES, "status")
+    notes = (
+        select(status_history.c.item_id, func.max(status_history.c.history_id).label("last"))
+        .where(status_history.c.run_id.is_(None))
+        .group_by(status_history.c.item_id)
+        .subquery()
+    )
+    last_note = (
+        select(status_history.c.item_id, status_history.c.note.label("last_note"))
+        .join(notes, status_history.c.history_id == notes.c.last)
+        .subquery()
+    )
+    query = select(queue_items, last_note.c.last_note).outerjoin(
+        last_note, queue_items.c.item_id == last_note.c.item_id
+    )
+    if locality is not None:
+        query = query.where(queue_items.c.locality == locality)
+    if outcome is not None:
+        query = query.where(queue_items.c.outcome == outcome)
+    if status is not None:
+        query = query.where(queue_items.c.status == status)
+    else:
+        query = query.where(queue_items.c.status.in_(OPEN_STATUSES))
+    if not include_unlisted:
+        query = query.where(queue_items.c.listed.is_(True))
+    query = query.order_by(queue_items.c.locality, queue_items.c.outcome, queue_items.c.rank)
+    with store.transaction() as connection:
+        rows = connection.execute(query).mappings().all()
+        store.log(
+            connection,
+            "list",
+            actor or default_actor(),
+            {"status": status, "include_unlisted": include_unlisted, "items": len(rows)},
+            locality=locality,
+            outcome=outcome,
+        )
+    frame = pd.DataFrame([dict(row) for row in rows], columns=list(ITEM_COLUMNS))
+    for column in ("reasons", "protective", "changes"):
+        frame[column] = frame[column].map(json.loads)
+    return frame
+
+
+def update_item(store: QueueStore, item_id: int, *, status: str, note: str, by: str) -> dict:
+    """Move an item to ``status`` with a note, recorded in the status history.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown status, a change the workflow doesn't allow, or an empty note or name.
+    StateError
+        When no item has that id.
+    """
+    _check_choice(status, STATUSES, "status")
+    if not note.strip():
+        raise ConfigError("--note must say what was decided or done; it is kept with the item.")
+    if not by.strip():
+        raise ConfigError("--by must name who made the change.")
+    with store.transaction() as connection:
+        item = (
+            connection.execute(select(queue_items).where(queue_items.c.item_id == item_id))
+            .mappings()
+            .one_or_none()
+        )
+        if item is None:
+            raise StateError(
+                f"There is no queue item {item_id}. `cmooe-risk queue list` shows the items."
+            )
+        current = item["status"]
+        if status not in TRANSITIONS[current]:
+            raise ConfigError(
+                f"Item {item_id} is {current!r}; it can move to "
+                f"{', '.join(repr(s) for s in TRANSITIONS[current])}, not {status!r}."
+            )
+        now = now_utc()
+        values = {"status": status, "updated_at": now}
+        if status == "closed":
+            # kept so that the weekly job can tell a real rise from noise before reopening
+            values["risk_at_close"] = item["risk"]
+        connection.execute(
+            update(queue_items).where(queue_items.c.item_id == item_id).values(**values)
+        )
+        connection.execute(
+            insert(status_history).values(
+                item_id=item_id,
+                from_status=current,
+                to_status=status,
+                changed_by=by,
+                changed_at=now,
+                note=note,
+            )
+        )
+        store.log(
+            connection,
+            "update",
+            by,
+            {"item_id": item_id, "from": current, "to": status},
+            locality=item["locality"],
+            outcome=item["outcome"],
+        )
+    return {"item_id": item_id, "from": current, "to": status, "locality": item["locality"]}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    rows: dict[str, int]
+
+
+def export_items(
+    store: QueueStore,
+    locality: str,
+    out: Path,
+    *,
+    file_format: str = "xlsx",
+    actor: str | None = None,
+) -> ExportResult:
+    """Write one locality's open, listed items: xlsx (a sheet per outcome) or csv.
+
+    Only that locality's pupils are read from the database, so nothing of another
+    locality can reach the file.
+    """
+    _check_choice(file_format, ("xlsx", "csv"), "format")
+    with store.transaction() as connection:
+        localities = set(
+            connection.execute(select(queue_items.c.locality).distinct()).scalars().all()
+        )
+        if locality not in localities:
+            known = ", ".join(sorted(localities)) or "none yet: run `cmooe-risk score` first"
+            raise ConfigError(f"No queue for locality {locality!r}; localities: {known}.")
+        latest = connection.execute(
+            select(func.max(scoring_runs.c.as_of)).where(scoring_runs.c.state == "published")
+        ).scalar_one_or_none()
+    frame = list_items(store, locality=locality, actor=actor)
+    table = _export_table(frame)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    rows = {o: int((frame["outcome"] == o).sum()) for o in OUTCOMES}
+    try:
+        if file_format == "csv":
+            table.to_csv(partial, index=False)
+        else:
+            _write_workbook(table, partial, locality, latest)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    with store.transaction() as connection:
+        store.log(
+            connection,
+            "export",
+            actor or default_actor(),
+            {"file": out.name, "format": file_format, "rows": rows},
+            locality=locality,
+        )
+    return ExportResult(path=out, rows=rows)
+
+
+def _export_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns a caseworker reads: sentences as text, no internal ids but the item's."""
+    joined = {
+        c: frame[c].map(lambda items: "\n".join(items))
+        for c in ("reasons", "protective", "changes")
+    }
+    return pd.DataFrame(
+        {
+            "outcome": frame["outcome"].str.replace("_", " "),
+            "rank": frame["rank"],
+            "item": frame["item_id"],
+            "pupil (pseudonym)": frame["pupil_pseudonym"],
+            "school URN": frame["urn"],
+            "year group": frame["year_group"],
+            "risk": frame["risk"].round(4),
+            "band": frame["band"],
+            "movement": frame["movement"],
+            "status": frame["status"].str.replace("_", " "),
+            "why on the list": joined["reasons"],
+            "protective factors": joined["protective"],
+            "what changed since last week": joined["changes"],
+            "latest note": frame["last_note"],
+            "as of": frame["as_of"],
+        }
+    )
+
+
+def _write_workbook(table: pd.DataFrame, path: Path, locality: str, as_of) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for outcome in OUTCOMES:
+            sheet = table[table["outcome"] == outcome.replace("_", " ")].drop(columns="outcome")
+            name = outcome.replace("_", " ")
+            sheet.to_excel(writer, sheet_name=name, index=False, startrow=2)
+            ws = writer.sheets[name]
+            ws["A1"] = (
+                f"{locality}: {name} queue, week of {as_of}. Pupils are pseudonymised. The "
+                "list supports professional judgement; it decides nothing on its own."
+            )
+            ws["A1"].font = Font(bold=True)
+            for cell in ws[3]:
+                cell.font = Font(bold=True)
+            widths = {"why on the list": 70, "protective factors": 50}
+            widths["what changed since last week"] = 60
+            for index, column in enumerate(sheet.columns, start=1):
+                letter = ws.cell(row=3, column=index).column_letter
+                ws.column_dimensions[letter].width = widths.get(column, 14)
+                if column in widths:
+                    for cell in ws[letter][3:]:
+                        cell.alignment = Alignment(wrap_text=True, vertical="top")

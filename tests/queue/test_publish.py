@@ -1,0 +1,163 @@
+"""Publishing weeks into the queue: continuity, movement, reopening, idempotency."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from tests.queue.conftest import count, table_contents, week
+
+from cmooe_risk.config import QueueConfig
+from cmooe_risk.errors import StateError
+from cmooe_risk.queue import list_items, publish, update_item
+from cmooe_risk.queue._schema import queue_items, status_history
+
+CONFIG = QueueConfig()
+W1, W2, W3 = date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16)
+
+
+def row(pupil, risk, rank, listed=True, locality="North", **extra):
+    return {
+        "pupil": pupil,
+        "risk": risk,
+        "rank": rank,
+        "listed": listed,
+        "locality": locality,
+        **extra,
+    }
+
+
+def first_week():
+    return week(
+        W1,
+        [
+            row("a", 0.30, 1),
+            row("b", 0.20, 2),
+            row("c", 0.05, 3, listed=False),
+            row("d", 0.40, 1, locality="South"),
+        ],
+    )
+
+
+def items_by_pupil(store) -> dict[str, dict]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(select(queue_items)).mappings().all()
+    return {r["pupil_pseudonym"]: dict(r) for r in rows}
+
+
+def test_only_listed_pupils_enter_the_queue_with_their_reasons(store):
+    result = publish(store, first_week(), CONFIG)
+    assert (result.state, result.new_items, result.listed) == ("published", 3, 3)
+    items = items_by_pupil(store)
+    assert set(items) == {"a", "b", "d"}
+    assert all(i["status"] == "new" and i["movement"] == "new" for i in items.values())
+    assert json.loads(items["a"]["reasons"]) == ["reason one", "reason two", "reason three"]
+    assert count(store, "SELECT count(*) FROM status_history") == 3
+    assert count(store, "SELECT count(*) FROM run_items") == 3
+
+
+def test_a_rerun_of_the_same_week_changes_nothing(store):
+    publish(store, first_week(), CONFIG)
+    before = table_contents(store)
+    again = publish(store, first_week(), CONFIG)
+    assert again.state == "unchanged"
+    assert table_contents(store) == before
+
+
+def test_new_data_for_the_same_week_supersedes_the_run_without_duplicating_items(store):
+    publish(store, first_week(), CONFIG)
+    revised = week(W1, [row("a", 0.35, 1), row("b", 0.20, 2), row("d", 0.40, 1, locality="South")])
+    result = publish(store, revised, CONFIG)
+    assert result.state == "replaced"
+    assert count(store, "SELECT count(*) FROM scoring_runs WHERE state = 'published'") == 1
+    assert count(store, "SELECT count(*) FROM scoring_runs WHERE state = 'superseded'") == 1
+    assert count(store, "SELECT count(*) FROM queue_items") == 3
+    assert items_by_pupil(store)["a"]["risk"] == pytest.approx(0.35)
+
+
+def test_statuses_and_notes_survive_later_weeks_and_items_are_not_duplicated(store):
+    publish(store, first_week(), CONFIG)
+    a = items_by_pupil(store)["a"]["item_id"]
+    update_item(store, a, status="in_review", note="Met the head of year.", by="J Smith")
+    publish(
+        store,
+        week(W2, [row("a", 0.31, 1), row("b", 0.10, 2), row("e", 0.25, 1, locality="South")]),
+        CONFIG,
+    )
+    items = items_by_pupil(store)
+    assert items["a"]["item_id"] == a
+    assert items["a"]["status"] == "in_review"
+    assert count(store, "SELECT count(*) FROM queue_items WHERE pupil_pseudonym = 'a'") == 1
+    listed = list_items(store, locality="North", actor="test")
+    note = listed.set_index("pupil_pseudonym").loc["a", "last_note"]
+    assert note == "Met the head of year."
+
+
+def test_movement_since_the_previous_week(store):
+    publish(store, first_week(), CONFIG)
+    publish(
+        store,
+        week(
+            W2,
+            [
+                row("a", 0.30 * 1.5, 1),  # rising
+                row("b", 0.20 / 1.5, 3, listed=False),  # falling, still open
+                row("c", 0.21, 2),  # newly listed
+                # d has left the roll
+            ],
+        ),
+        CONFIG,
+    )
+    items = items_by_pupil(store)
+    assert items["a"]["movement"] == "rising"
+    assert items["b"]["movement"] == "falling"
+    assert not items["b"]["listed"]
+    assert items["c"]["movement"] == "new"
+    assert items["d"]["movement"] == "left roll"
+    assert not items["d"]["on_roll"]  # marked, not deleted
+    assert items["d"]["status"] == "new"
+    publish(store, week(W3, [row("a", 0.46, 1), row("c", 0.21, 2)]), CONFIG)
+    assert items_by_pupil(store)["a"]["movement"] == "steady"
+
+
+def test_a_closed_item_reopens_only_when_risk_rises_past_the_margin(store):
+    publish(store, first_week(), CONFIG)
+    a = items_by_pupil(store)["a"]["item_id"]
+    update_item(store, a, status="closed", note="Support in place.", by="J Smith")
+    # back in the list at 1.2x the risk at closing: below the 1.5x margin, stays closed
+    publish(store, week(W2, [row("a", 0.36, 1)]), CONFIG)
+    assert items_by_pupil(store)["a"]["status"] == "closed"
+    publish(store, week(W3, [row("a", 0.46, 1)]), CONFIG)
+    assert items_by_pupil(store)["a"]["status"] == "new"
+    with store.engine.connect() as connection:
+        history = connection.execute(
+            select(status_history.c.from_status, status_history.c.to_status, status_history.c.note)
+            .where(status_history.c.item_id == a)
+            .order_by(status_history.c.history_id)
+        ).all()
+    assert [(h[0], h[1]) for h in history] == [(None, "new"), ("new", "closed"), ("closed", "new")]
+    assert history[-1][2].startswith("Reopened")
+
+
+def test_the_queue_only_moves_forward(store):
+    publish(store, week(W2, [row("a", 0.3, 1)]), CONFIG)
+    with pytest.raises(StateError, match="only move forward"):
+        publish(store, first_week(), CONFIG)
+
+
+def test_updates_follow_the_workflow_and_are_audited(store):
+    from cmooe_risk.errors import ConfigError
+
+    publish(store, first_week(), CONFIG)
+    a = items_by_pupil(store)["a"]["item_id"]
+    with pytest.raises(ConfigError, match="can move to"):
+        update_item(store, a, status="action_agreed", note="skip review", by="X")
+    with pytest.raises(ConfigError, match="--note"):
+        update_item(store, a, status="in_review", note="  ", by="X")
+    with pytest.raises(StateError, match="no queue item 999"):
+        update_item(store, 999, status="in_review", note="n", by="X")
+    update_item(store, a, status="in_review", note="n", by="X")
+    assert count(store, "SELECT count(*) FROM audit_log WHERE action = 'update'") == 1
+    assert count(store, "SELECT count(*) FROM audit_log WHERE action = 'score'") == 1
