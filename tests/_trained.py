@@ -1,4 +1,4 @@
-"""A small trained workspace, shared by the training, registry and loading tests.
+"""A small trained workspace, shared by the training, registry, scoring and queue tests.
 
 A boosted synthetic LA (frequent outcomes, so 3,000 pupils give every window events),
 ingested and trained once for both outcomes with a quick experiment. Module tests that
@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import TEST_KEY
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.ingest import ingest
@@ -45,7 +44,7 @@ def quick_experiment(
     ),
 ) -> Path:
     """The shipped experiment, made quick: fewer trees and bootstrap resamples."""
-    lightgbm = yaml.safe_load((Path(__file__).parents[2] / "models" / "lightgbm.yaml").read_text())
+    lightgbm = yaml.safe_load((Path(__file__).parents[1] / "models" / "lightgbm.yaml").read_text())
     lightgbm["num_boost_round"] = 60
     (directory / "lightgbm_quick.yaml").write_text(yaml.safe_dump(lightgbm))
     experiment = {
@@ -71,6 +70,8 @@ class Trained:
 
 
 def _train_la(root: Path, profile, outcomes: tuple[str, ...], models=None) -> Trained:
+    from tests.conftest import TEST_KEY  # here, not at the top: conftest imports this module
+
     from cmooe_risk.train import train_experiment
 
     saved = {name: os.environ.get(name) for name in ("CMOOE_PSEUDONYM_KEY", "MLFLOW_TRACKING_URI")}
@@ -132,3 +133,29 @@ def trained_copy(trained: Trained, tmp_path: Path) -> Trained:
     # The experiments' artifact locations point at the original workspace's mlruns/,
     # which stays in place, so the copy's registry still finds every model.
     return Trained(Workspace.open(target), trained.synth_dir, trained.experiments, trained.results)
+
+
+@pytest.fixture(scope="session")
+def champions(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Trained:
+    """The trained LA with each outcome's LightGBM promoted to champion, ready to score."""
+    from cmooe_risk.train import promote_run
+
+    target = tmp_path_factory.mktemp("champions") / "workspace"
+    shutil.copytree(trained.workspace.root, target)
+    workspace = Workspace.open(target)
+    for outcome, result in trained.results.items():
+        promote_run(
+            workspace,
+            outcome,
+            result.model_runs["lightgbm_quick"],
+            accept_fairness_risk="test workspace: promoted to exercise scoring",
+        )
+    return Trained(workspace, trained.synth_dir, trained.experiments, trained.results)
+
+
+@pytest.fixture
+def champions_copy(champions: Trained, tmp_path: Path) -> Trained:
+    """A fresh copy of the champions workspace, for tests that score or change queues."""
+    target = tmp_path / "workspace"
+    shutil.copytree(champions.workspace.root, target)
+    return Trained(Workspace.open(target), champions.synth_dir, champions.experiments, champions.results)

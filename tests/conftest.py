@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests._postgres import PostgresUnavailable, temporary_postgres
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.demo import fixture_dir
@@ -35,6 +39,27 @@ def mini_la(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy URL of an empty PostgreSQL database, shared by the whole session.
+
+    ``CMOOE_TEST_POSTGRES_URL`` points the tests at an existing database instead
+    (tests must then clean up after themselves); otherwise a throwaway cluster
+    is started, and the test is skipped with the reason when that is impossible.
+    """
+    external = os.environ.get("CMOOE_TEST_POSTGRES_URL")
+    if external:
+        yield external
+        return
+    with contextlib.ExitStack() as stack:
+        # Only the start-up may skip: errors during the tests must still fail them.
+        try:
+            url = stack.enter_context(temporary_postgres())
+        except PostgresUnavailable as exc:
+            pytest.skip(f"PostgreSQL not available: {exc.reason}")
+        yield url
+
+
 def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
@@ -46,3 +71,13 @@ def write_rows(path: Path, header: list[str], rows: list[dict[str, str]]) -> Non
         writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+
+
+# Session fixtures of a small trained LA, shared across test packages so it is trained once.
+from tests._trained import (  # noqa: E402, F401
+    champions,
+    champions_copy,
+    trained,
+    trained_biased,
+    trained_copy,
+)

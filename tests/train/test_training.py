@@ -215,7 +215,7 @@ def test_experiment_errors_name_the_bad_value(tmp_path: Path) -> None:
 
 
 def test_the_demo_trains_both_outcomes_and_promotes_champions(trained_copy, tmp_path) -> None:
-    from tests.train.conftest import quick_experiment
+    from tests._trained import quick_experiment
 
     from cmooe_risk.demo import DemoResult, train_and_promote
 

@@ -16,10 +16,21 @@ def register(app: typer.Typer) -> None:
         _ingest,
         _keygen,
         _models,
+        _score,
         _train,
     )
 
-    for module in (_ingest, _features, _train, _models, _audit, _keygen, _docs, _demo):
+    for module in (
+        _ingest,
+        _features,
+        _train,
+        _models,
+        _score,
+        _audit,
+        _keygen,
+        _docs,
+        _demo,
+    ):
         module.register(app)
     try:
         from cmooe_risk.cli import _synth

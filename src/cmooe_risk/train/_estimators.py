@@ -61,9 +61,39 @@ def fit_model(
         warnings.simplefilter("ignore", RuntimeWarning)
         medians = np.nanmedian(feature_matrix(train, features), axis=0)
     scorer.spec["reference_values"] = [None if np.isnan(m) else float(m) for m in medians]
+    scorer.spec["drift_reference"] = drift_reference(feature_matrix(train, features), features)
     raw = scorer.raw_score(validation)
     scorer.spec["calibration"] = fit_calibration(raw, validation["label"].to_numpy(), calibration)
     return scorer
+
+
+#: Quantile bins per feature in the drift reference (fewer where values repeat).
+DRIFT_BINS = 10
+
+
+def drift_reference(x: np.ndarray, features: list[str]) -> dict[str, dict]:
+    """Each feature's training distribution, for the weekly job's drift check (PSI).
+
+    Bin edges are the feature's deciles in the training rows (duplicates dropped, so a
+    flag has one edge); ``proportions`` has one share per bin, then the share missing.
+    The training rows are negatively sampled, so they over-represent pupils with the
+    outcome slightly; with outcomes this rare the shift is small.
+    """
+    reference = {}
+    for column, name in enumerate(features):
+        values = x[:, column]
+        present = values[~np.isnan(values)]
+        edges = (
+            np.unique(np.quantile(present, np.linspace(0, 1, DRIFT_BINS + 1)[1:-1]))
+            if present.size
+            else np.array([])
+        )
+        counts = np.bincount(
+            np.searchsorted(edges, present, side="right"), minlength=edges.size + 1
+        )
+        shares = np.append(counts, values.size - present.size) / max(values.size, 1)
+        reference[name] = {"edges": edges.tolist(), "proportions": shares.tolist()}
+    return reference
 
 
 def _base_spec(spec, features: list[str]) -> dict:

@@ -1,0 +1,77 @@
+"""The models the weekly job uses: each outcome's ``@champion`` in the MLflow registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cmooe_risk.config import Workspace
+from cmooe_risk.errors import StateError
+
+__all__ = ["Champion", "load_champions"]
+
+OUTCOMES = ("permanent_exclusion", "missing_education")
+
+
+@dataclass(frozen=True)
+class Champion:
+    """A registered model version holding the ``champion`` alias, loaded for scoring."""
+
+    outcome: str
+    version: str
+    run_id: str
+    model: str
+    scorer: object  # the pyfunc's Scorer: the registered code, not this package's copy
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.scorer.features)
+
+    def describe(self) -> dict:
+        return {"version": self.version, "run_id": self.run_id, "model": self.model}
+
+
+def load_champions(workspace: Workspace, outcomes: tuple[str, ...] = OUTCOMES) -> dict:
+    """Load every outcome's champion; outcomes without one are left out.
+
+    Raises
+    ------
+    StateError
+        When no outcome has a champion, saying how to train and promote one.
+    """
+    from cmooe_risk.train._tracking import (
+        CHAMPION,
+        client_for,
+        quiet_mlflow,
+        registered_model_name,
+        version_by_alias,
+    )
+
+    client = client_for(workspace)
+    champions = {}
+    for outcome in outcomes:
+        version = version_by_alias(client, outcome, CHAMPION)
+        if version is None:
+            continue
+        with quiet_mlflow():
+            import mlflow
+
+            pyfunc = mlflow.pyfunc.load_model(
+                f"models:/{registered_model_name(outcome)}@{CHAMPION}"
+            )
+        run = client.get_run(version.run_id)
+        champions[outcome] = Champion(
+            outcome=outcome,
+            version=str(version.version),
+            run_id=version.run_id,
+            model=run.data.tags.get("cmooe.model", "?"),
+            scorer=pyfunc.unwrap_python_model().scorer,
+        )
+    if not champions:
+        raise StateError(
+            "No champion model is registered yet, so there is nothing to score with. Train "
+            "and promote one for each outcome: `cmooe-risk train -e permanent_exclusion`, "
+            "`cmooe-risk models compare -o permanent_exclusion`, then `cmooe-risk models "
+            "promote -o permanent_exclusion --run RUN` (likewise for missing_education); "
+            "`make demo` does all of this on a synthetic LA."
+        )
+    return champions
