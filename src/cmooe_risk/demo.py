@@ -42,6 +42,7 @@ class DemoResult:
     next_steps: list[str] = field(default_factory=list)
     training: list = field(default_factory=list)
     promotions: list[str] = field(default_factory=list)
+    score: object | None = None  # the weekly job's ScoreResult
 
 
 def fixture_dir() -> Path:
@@ -92,32 +93,55 @@ def run_demo(
             "No real child is in it."
         )
     report = ingest(workspace, source, extract_date=extract_date, force=True)
-    as_of = monday_on_or_after(extract_date + timedelta(days=1))  # the Monday after
-    features_file = workspace.path("features") / f"features-{as_of.isoformat()}.parquet"
-    _, audit_file, rows = write_features(workspace, [as_of], features_file)
-    messages.append(
-        f"Features as of {as_of.isoformat()} (the Monday after the extract) for {rows:,} "
-        f"children in the cohort: {features_file}"
-    )
     result = DemoResult(ingest_report=report, messages=messages)
-    if use_fixture:
-        messages.append("Training skipped: the fixture LA is too small to learn from.")
-    elif train:
-        train_and_promote(workspace, source, result)
     result.next_steps = [
         f"Warehouse: {workspace.warehouse_path}",
         f"Ingest report and quarantine: {report.output_dir}",
-        f"Feature catalog: docs/features.md; audit attributes: {audit_file}",
+    ]
+    if use_fixture or not train:
+        as_of = monday_on_or_after(extract_date + timedelta(days=1))  # the Monday after
+        features_file = workspace.path("features") / f"features-{as_of.isoformat()}.parquet"
+        _, audit_file, rows = write_features(workspace, [as_of], features_file)
+        messages.append(
+            f"Features as of {as_of.isoformat()} (the Monday after the extract) for {rows:,} "
+            f"children in the cohort: {features_file}"
+        )
+        result.next_steps.append(
+            f"Feature catalog: docs/features.md; audit attributes: {audit_file}"
+        )
+    if use_fixture:
+        messages.append("Training and scoring skipped: the fixture LA is too small to learn from.")
+    elif train:
+        from cmooe_risk.score import score_week
+
+        train_and_promote(workspace, source, result)
+        result.score = score_week(workspace)
+        result.next_steps += _scoring_next_steps(workspace, result.score)
+    result.next_steps += [
         f"MLflow runs and registered models: mlflow ui --backend-store-uri "
         f"{workspace.mlflow_tracking_uri}",
         f"Compare runs: cmooe-risk -w {workspace.root} models compare --outcome "
         "permanent_exclusion",
-        "Features over a range: cmooe-risk -w "
-        f"{workspace.root} features --from 2025-09-08 --to 2025-12-15 --out f.parquet",
         "Calibration of the synthetic LA: cmooe-risk synth --profile england "
         "--pupils 20000 --years 2 --seed 11 --out DIR --check",
     ]
     return result
+
+
+def _scoring_next_steps(workspace: Workspace, scored) -> list[str]:
+    root = workspace.root
+    locality = next(iter(scored.exports), "LOCALITY")
+    return [
+        f"Queue database: {workspace.queue_database_url}",
+        f"This week's run manifest: {scored.manifest_path}",
+        f"Locality workbooks: {scored.run_dir / 'exports'}",
+        f"Live-list fairness: {scored.run_dir}/live-fairness-*.html",
+        f"A locality's queue: cmooe-risk -w {root} queue list --locality '{locality}'",
+        f"Record a decision: cmooe-risk -w {root} queue update ITEM --status in_review "
+        "--note 'Discussed with the school' --by 'Your Name'",
+        f"Export for a meeting: cmooe-risk -w {root} queue export --locality '{locality}'",
+        f"Score again (nothing changes for the same week): cmooe-risk -w {root} score",
+    ]
 
 
 def train_and_promote(

@@ -26,9 +26,9 @@ def register(app: typer.Typer) -> None:
 
         Creates a pseudonymisation key in the workspace if there is none, generates a
         synthetic LA (30,000 pupils, 3 academic years), validates and loads its
-        extracts, builds this week's features, trains and evaluates both outcomes'
-        models against the ground-truth ceiling, and promotes each champion. Later
-        stages (scoring, queues, reports) join the demo as they land.
+        extracts, trains and evaluates both outcomes' models against the ground-truth
+        ceiling, promotes each champion, and runs the weekly job: scores, explains and
+        ranks every pupil into the locality queues.
         """
         from cmooe_risk._progress import progress_display
         from cmooe_risk.demo import run_demo
@@ -50,6 +50,20 @@ def register(app: typer.Typer) -> None:
             )
         for line in result.promotions:
             out.print(line)
+        if result.score is not None:
+            scored = result.score
+            for warning in scored.warnings:
+                err.print(f"[yellow]Warning:[/] {warning}")
+            listed = scored.manifest["listed"]
+            out.print(
+                f"Weekly job for the week of {scored.as_of}: "
+                f"{scored.manifest['pupils_scored']:,} synthetic pupils scored; "
+                + "; ".join(
+                    f"{sum(counts.values()):,} in the {outcome.replace('_', ' ')} queues"
+                    for outcome, counts in listed.items()
+                )
+                + f" across {len(scored.exports)} localities (run {scored.publish.run_id})."
+            )
         out.print()
         out.print("[bold]Where to look next[/]")
         for line in result.next_steps:
