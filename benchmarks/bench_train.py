@@ -8,6 +8,7 @@
    feature cache (features included) and again warm (features cached).
 
     python -m benchmarks train [--quality-pupils 50000] [--timing-pupils 100000]
+                               [--skip-quality | --skip-timing]
 """
 
 from __future__ import annotations
@@ -106,11 +107,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("bench-output/train"))
     parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args(argv)
     env = {"CMOOE_PSEUDONYM_KEY": KEY}
     report: dict = {}
 
-    runs = [("quality", args.quality_pupils)]
+    runs = [] if args.skip_quality else [("quality", args.quality_pupils)]
     if not args.skip_timing:
         runs.append(("timing", args.timing_pupils))
     for label, pupils in runs:
