@@ -8,6 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from tests.queue.conftest import count, table_contents
@@ -58,6 +59,35 @@ def test_the_weekly_job_lists_each_locality_top_k_with_three_reasons(champions_c
         assert (result.run_dir / f"live-fairness-{outcome}.html").exists()
     # no pupil identifiers in the manifest: counts and model versions only
     assert not any(p in result.manifest_path.read_text() for p in items["pupil_pseudonym"])
+    assert_every_pupil_has_three_reasons_from_the_model(workspace, result)
+
+
+def assert_every_pupil_has_three_reasons_from_the_model(workspace, result) -> None:
+    """Every scored pupil, listed or not: 3 sentences whose contributions are the model's."""
+    from cmooe_risk.features import build_features
+    from cmooe_risk.score import load_champions
+    from cmooe_risk.warehouse import connect_workspace
+
+    scores = pd.read_parquet(result.run_dir / "scores.parquet")
+    assert len(scores) == 2 * result.manifest["pupils_scored"]
+    for i in (1, 2, 3):
+        # sentences, not codes: the shortest catalog templates read like "In care now"
+        assert scores[f"why_{i}"].str.contains(" ").all(), scores[f"why_{i}"].min()
+    with connect_workspace(workspace, read_only=True) as con:
+        build_features(con, [result.as_of])
+        features = con.execute("SELECT * FROM feature_matrix").df()
+    for outcome, champion in load_champions(workspace).items():
+        own = scores[scores["outcome"] == outcome].set_index("pupil_pseudonym")
+        frame = features.set_index("pupil_pseudonym").loc[own.index].reset_index()
+        predictions = champion.scorer.predict(frame).set_index(frame["pupil_pseudonym"])
+        assert np.allclose(own["risk"], predictions.loc[own.index, "risk"])
+        for i in (1, 2, 3):
+            named = "contribution__" + own[f"why_{i}_feature"]
+            model = predictions.to_numpy()[
+                predictions.index.get_indexer(own.index),
+                predictions.columns.get_indexer(named),
+            ]
+            assert np.allclose(own[f"why_{i}_contribution"], model)
 
 
 def test_scoring_the_same_week_twice_leaves_the_queue_database_unchanged(champions_copy):

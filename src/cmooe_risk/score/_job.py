@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 JOB_ACTOR = "cmooe-risk score"
 #: Reasons and protective factors kept per pupil.
 REASONS, PROTECTIVE = 3, 2
+#: Every scored pupil's risk, rank and reasons, beside the manifest (workspace-private).
+SCORES_FILE = "scores.parquet"
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,8 @@ def score_week(workspace: Workspace, as_of: date | None = None) -> ScoreResult:
         exports: dict[str, Path] = {}
         with _Timed(timings, "exports"), step("Writing exports and the fairness summary"):
             exports = _exports(workspace, store, roll, run_dir)
+            if published.state != "unchanged" or not (run_dir / SCORES_FILE).exists():
+                _write_scores(run_dir / SCORES_FILE, roll, explained)
             if published.state != "unchanged" or not any(run_dir.glob("live-fairness-*.html")):
                 manifest["live_fairness"] = _live_audit(workspace, now, audit, roll, run_dir)
         timings["total"] = round(time.perf_counter() - started, 2)
@@ -372,6 +376,23 @@ def _exports(workspace, store, roll: pd.DataFrame, run_dir: Path) -> dict[str, P
             export_items(store, locality, path, file_format="xlsx", actor=JOB_ACTOR)
         exports[locality] = path
     return exports
+
+
+def _write_scores(path: Path, roll: pd.DataFrame, explained: dict) -> None:
+    """Every scored pupil, listed or not, with their reasons: for analysts and packs.
+
+    Pseudonymised and kept in the workspace like the warehouse; never a shared report.
+    """
+    keys = ["pupil_pseudonym", "outcome", "locality", "urn", "year_group", "rank", "listed", "band"]
+    frames = []
+    for outcome, why in explained.items():
+        rows = roll[roll["outcome"] == outcome].reset_index(drop=True)
+        summary = why.summary().reset_index(drop=True)
+        frames.append(pd.concat([rows[keys], summary], axis=1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    pd.concat(frames, ignore_index=True).to_parquet(partial, index=False)
+    partial.replace(path)
 
 
 def _file_name(locality: str) -> str:
