@@ -158,4 +158,6 @@ def champions_copy(champions: Trained, tmp_path: Path) -> Trained:
     """A fresh copy of the champions workspace, for tests that score or change queues."""
     target = tmp_path / "workspace"
     shutil.copytree(champions.workspace.root, target)
-    return Trained(Workspace.open(target), champions.synth_dir, champions.experiments, champions.results)
+    return Trained(
+        Workspace.open(target), champions.synth_dir, champions.experiments, champions.results
+    )

@@ -254,3 +254,26 @@ def test_queue_commands(champions_copy):
     unknown = cli(workspace, "queue", "export", "--locality", "Atlantis")
     assert unknown.returncode == 3
     assert "No queue for locality 'Atlantis'" in unknown.stderr
+
+
+def test_the_weekly_job_on_postgresql(champions_copy, postgres_url):
+    from cmooe_risk.config import Workspace
+    from cmooe_risk.queue._schema import metadata
+
+    root = champions_copy.workspace.root
+    (root / "cmooe-risk.yaml").write_text(
+        (root / "cmooe-risk.yaml").read_text() + f"queue_database_url: '{postgres_url}'\n"
+    )
+    workspace = Workspace.open(root)
+    store = open_store(workspace)
+    try:
+        assert store.dialect == "postgresql"
+        assert score_week(workspace, WEEK_1).publish.state == "published"
+        before = table_contents(store)
+        assert score_week(workspace, WEEK_1).publish.state == "unchanged"
+        assert table_contents(store) == before
+        assert not (root / "queue.sqlite").exists()
+    finally:
+        with store.engine.begin() as connection:
+            metadata.drop_all(connection)
+        store.engine.dispose()
