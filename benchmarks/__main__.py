@@ -12,7 +12,6 @@ import pkgutil
 import sys
 from pathlib import Path
 
-
 #: Benchmarks that use another's output run after it (score uses train's workspace).
 RUN_LAST = ("score",)
 
