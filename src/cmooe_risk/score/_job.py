@@ -359,7 +359,7 @@ def _manifest(workspace, as_of, now, roll, champions, drift, warnings, timings) 
         },
         "models": {o: c.describe() for o, c in champions.items()},
         "drift_psi": {
-            o: {r.feature: round(r.psi, 4) for r in table.head(10).itertuples()}
+            o: {r.feature: round(r.psi, 4) for r in table.itertuples()}
             for o, table in drift.items()
         },
         "warnings": warnings,
