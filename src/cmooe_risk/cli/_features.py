@@ -44,6 +44,13 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--to", help="Last as-of date of a range (a Monday).")
         ] = None,
         every: Annotated[str, typer.Option(help="Step of the range, in weeks (e.g. 1w).")] = "1w",
+        engine: Annotated[
+            str,
+            typer.Option(
+                help="duckdb (default), or spark to build through PySpark "
+                "(pip install 'cmooe-risk[spark]', Java 17)."
+            ),
+        ] = "duckdb",
     ) -> None:
         """Build every catalog feature as of one date, or weekly over a range, in one pass.
 
@@ -53,6 +60,8 @@ def register(app: typer.Typer) -> None:
         from cmooe_risk._progress import progress_display
         from cmooe_risk.features import weekly_as_of_dates, write_features
 
+        if engine not in ("duckdb", "spark"):
+            raise ConfigError(f"--engine {engine!r} is not an engine; use duckdb or spark.")
         if (as_of is None) == (start is None and end is None):
             raise ConfigError("Give either --as-of DATE, or --from DATE --to DATE [--every 1w].")
         if as_of is not None:
@@ -62,5 +71,10 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError("A range needs both --from and --to.")
             dates = weekly_as_of_dates(_date(start, "--from"), _date(end, "--to"), _weeks(every))
         with progress_display(err):
-            path, audit, rows = write_features(state(ctx).workspace, dates, out_file)
+            if engine == "spark":
+                from cmooe_risk.features._spark import write_features_spark
+
+                path, audit, rows = write_features_spark(state(ctx).workspace, dates, out_file)
+            else:
+                path, audit, rows = write_features(state(ctx).workspace, dates, out_file)
         out.print(f"Wrote {rows:,} rows for {len(dates)} as-of date(s): {path} and {audit}")
