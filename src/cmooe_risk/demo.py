@@ -112,11 +112,21 @@ def run_demo(
     if use_fixture:
         messages.append("Training and scoring skipped: the fixture LA is too small to learn from.")
     elif train:
+        from cmooe_risk.report import write_meeting_packs
         from cmooe_risk.score import score_week
 
         train_and_promote(workspace, source, result)
         result.score = score_week(workspace)
         result.next_steps += _scoring_next_steps(workspace, result.score)
+        packs_dir = workspace.path("reports") / "meeting-packs"
+        packs = write_meeting_packs(workspace, packs_dir, actor="cmooe-risk demo")
+        result.next_steps += [
+            f"Meeting pack for {pack.locality} (opens offline, prints on A4): {pack.path}"
+            for pack in packs
+        ]
+        result.next_steps.append(
+            f"Meeting packs again: cmooe-risk -w {workspace.root} report --out {packs_dir}"
+        )
     result.next_steps += [
         f"MLflow runs and registered models: mlflow ui --backend-store-uri "
         f"{workspace.mlflow_tracking_uri}",

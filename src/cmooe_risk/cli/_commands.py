@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
         _ingest,
         _keygen,
         _models,
+        _report,
         _score,
         _train,
     )
@@ -26,6 +27,7 @@ def register(app: typer.Typer) -> None:
         _train,
         _models,
         _score,
+        _report,
         _audit,
         _keygen,
         _docs,
