@@ -208,6 +208,8 @@ def test_print_layout_and_sections(published):
     assert "What Works for Children&#x27;s Social Care" in page
     assert "6 times in 10" in page
     assert "never decide alone" in page
+    # the test LA's models were evaluated against its true risk: the pack says it is synthetic
+    assert '<p class="synthetic">' in page
     # each champion's backtest metrics with their 95% CI, read from MLflow
     for outcome in OUTCOMES:
         table = cells(page, f"metrics-{outcome}")

@@ -65,6 +65,7 @@ p, li { margin: 1mm 0; }
 .meta { color: #333; font-size: 9pt; }
 .marking { font-weight: bold; letter-spacing: 0.05em; font-size: 8.5pt; color: #7a0c0c; }
 .judgement { border: 1.5px solid #1f4e8c; background: #eef3fa; padding: 2mm 3mm; margin: 3mm 0; }
+.synthetic { border: 1.5px dashed #8a5a00; background: #fff6e0; padding: 2mm 3mm; margin: 3mm 0; }
 .notes { border: 1px solid #c9a227; background: #fffbea; padding: 2mm 3mm; margin: 3mm 0; }
 .flags { border: 1.5px solid #b3261e; background: #fdf0ef; padding: 2mm 3mm; margin: 2mm 0; }
 .ok { border: 1px solid #6a8f3b; background: #f1f7ea; padding: 2mm 3mm; margin: 2mm 0; }
@@ -140,7 +141,7 @@ def _count_cell(text: str) -> str:
     return f'<td class="{css}">{_e(text)}</td>'
 
 
-def _header(pack: LocalityPack, generated: datetime) -> str:
+def _header(pack: LocalityPack, generated: datetime, synthetic: bool = False) -> str:
     run = pack.run
     published = run.published_at
     published_text = published.strftime("%Y-%m-%d %H:%M UTC") if published else "–"
@@ -156,7 +157,15 @@ def _header(pack: LocalityPack, generated: datetime) -> str:
         "situation with those who know them, not a finding about the child or family. No "
         "decision about a child may rest on a score. Pupils appear by pseudonym and queue "
         "item number only; re-identification happens in the case management system, under "
-        "the LA's own controls.</div></header>"
+        "the LA's own controls.</div>"
+        + (
+            '<p class="synthetic"><strong>Synthetic data.</strong> The models behind this '
+            "pack were evaluated against a synthetic LA's true risk: every child here is "
+            "made up, and no real child appears.</p>"
+            if synthetic
+            else ""
+        )
+        + "</header>"
     )
 
 
@@ -515,7 +524,8 @@ def render_pack(
     generated = generated or datetime.now(UTC)
     title = f"Meeting pack: {pack.locality}, week of {pack.run.as_of.isoformat()}"
     body = [
-        _header(pack, generated),
+        # a model evaluated against the ground truth was trained on a synthetic LA
+        _header(pack, generated, any(card.oracle_ratio is not None for card in cards)),
         _glance(pack, threshold, schools or {}, bands),
         *(_outcome_list(pack, outcome, trends) for outcome in OUTCOMES),
         _fairness(pack, threshold),
