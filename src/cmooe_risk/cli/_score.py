@@ -35,6 +35,21 @@ def score(
             "attendance date in the warehouse.",
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="duckdb (default): score and publish the queues. spark: score on PySpark "
+            "(pip install 'cmooe-risk[spark]', Java 17) into Parquet files under --out, "
+            "without publishing.",
+        ),
+    ] = "duckdb",
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="With --engine spark: the directory for one OUTCOME.parquet per outcome.",
+        ),
+    ] = None,
 ) -> None:
     """Score the whole roll with each outcome's champion and publish the queues.
 
@@ -42,13 +57,24 @@ def score(
     locality, and publishes the top k of each locality (its capacity) into the queue
     database in one transaction, with exports and a run manifest. Caseworkers' statuses
     and notes are kept. Rerunning a published week with the same data and models
-    changes nothing.
+    changes nothing. With --engine spark, the scores, ranks and reasons are written to
+    Parquet instead, and nothing is published.
     """
     from cmooe_risk._progress import progress_display
+    from cmooe_risk.errors import ConfigError
     from cmooe_risk.score import score_week
 
+    if engine not in ("duckdb", "spark"):
+        raise ConfigError(f"--engine {engine!r} is not an engine; use duckdb or spark.")
+    if engine == "duckdb" and out_dir is not None:
+        raise ConfigError("--out is for --engine spark; the DuckDB job publishes the queues.")
     workspace = state(ctx).workspace
     day = parse_optional_date(as_of, "--as-of")
+    if engine == "spark":
+        if out_dir is None:
+            raise ConfigError("--engine spark needs --out DIR for the Parquet files.")
+        _score_spark(workspace, day, out_dir)
+        return
     with progress_display(err):
         result = score_week(workspace, day)
     for warning in result.warnings:
@@ -81,6 +107,23 @@ def score(
     if result.exports:
         out.print(f"Exports (one workbook per locality): {result.run_dir / 'exports'}")
     out.print("Next: cmooe-risk queue list --locality LOCALITY")
+
+
+def _score_spark(workspace, day, out_dir: Path) -> None:
+    from cmooe_risk._progress import progress_display
+    from cmooe_risk.score._spark import write_scores_spark
+
+    with progress_display(err):
+        counts = write_scores_spark(workspace, day, out_dir)
+    out.print(
+        f"Scored {counts['pupils']:,} pupils on Spark for the week of {counts['as_of']} "
+        "(not published to the queues):"
+    )
+    for outcome, info in counts["outcomes"].items():
+        out.print(
+            f"  {outcome.replace('_', ' ')}: {info['listed']:,} listed, model version "
+            f"{info['model_version']}: {escape(info['path'])}"
+        )
 
 
 @queue_app.command("list")

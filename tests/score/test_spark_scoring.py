@@ -1,0 +1,101 @@
+"""Scoring on Spark gives the DuckDB weekly job's lists: same pupils, ranks, risks, reasons.
+
+The trained 3,000-pupil LA is scored as of one week both ways: ``score_roll_spark``
+(features built on Spark, the champion applied in ``mapInPandas``, ranks from a Spark
+window) and ``score_week`` (DuckDB and pandas, whose ``scores.parquet`` keeps every
+pupil's rank, risk and reasons).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+if importlib.util.find_spec("pyspark") is None:
+    pytest.skip(
+        "PySpark is not installed (pip install 'cmooe-risk[spark]')", allow_module_level=True
+    )
+if shutil.which("java") is None:
+    pytest.skip("no Java runtime on PATH: Spark needs Java 17 or 21", allow_module_level=True)
+
+AS_OF = date(2026, 7, 6)
+WHY = ["why_1", "why_2", "why_3"]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pyspark.sql import SparkSession
+
+    existing = SparkSession.getActiveSession()  # e.g. the feature parity test's
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("cmooe-risk-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "2")
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    # The Python workers must import cmooe_risk: this interpreter (the venv's), not
+    # python3 on PATH. PYSPARK_PYTHON is read when a context starts, so set it directly.
+    session.sparkContext.pythonExec = sys.executable
+    yield session
+    if existing is None:
+        session.stop()
+
+
+def _text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Reasons as plain objects, a missing one as None, whichever string dtype holds them."""
+    out = frame.copy()
+    for column in WHY:
+        values = out[column].astype(object)
+        out[column] = values.where(values.notna(), None)
+    return out
+
+
+def test_spark_scores_match_the_duckdb_job(spark, champions_copy, tmp_path: Path) -> None:
+    from cmooe_risk.score import score_week
+    from cmooe_risk.score._spark import OUTPUT_COLUMNS, score_roll_spark
+
+    workspace = champions_copy.workspace
+    started = time.perf_counter()
+    counts = score_roll_spark(spark, workspace, AS_OF, tmp_path / "spark")
+    spark_seconds = time.perf_counter() - started
+    result = score_week(workspace, AS_OF)
+    duck = pd.read_parquet(result.run_dir / "scores.parquet")
+    assert set(counts["outcomes"]) == set(duck["outcome"].unique())
+
+    for outcome, info in counts["outcomes"].items():
+        ours = pd.read_parquet(info["path"])
+        assert list(ours.columns) == list(OUTPUT_COLUMNS)
+        theirs = duck[duck["outcome"] == outcome]
+        assert len(ours) == len(theirs) == counts["pupils"]
+        assert info["listed"] == int(theirs["listed"].sum())
+        keys = ["locality", "rank"]
+        ours = _text(ours.sort_values(keys, ignore_index=True))
+        theirs = _text(theirs.sort_values(keys, ignore_index=True))
+        # every pupil, not only the top k: same pupil at the same rank in the same locality
+        for column in ("locality", "pupil_pseudonym", "rank", "listed"):
+            assert ours[column].tolist() == theirs[column].tolist(), (outcome, column)
+        np.testing.assert_allclose(ours["risk"], theirs["risk"], rtol=0, atol=1e-9)
+        for column in WHY:
+            differ = ours[column].to_numpy() != theirs[column].to_numpy()
+            assert not differ.any(), (
+                outcome,
+                column,
+                ours.loc[differ, ["pupil_pseudonym", column]].head(3).to_dict("records"),
+                theirs.loc[differ, ["pupil_pseudonym", column]].head(3).to_dict("records"),
+            )
+        assert ours["listed"].any()
+    print(f"Spark scoring: {spark_seconds:.1f} s for {counts['pupils']} pupils")
