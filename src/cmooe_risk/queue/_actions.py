@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import func, insert, select, update
 
+from cmooe_risk._atomic import atomic_target
 from cmooe_risk.errors import ConfigError, StateError
 from cmooe_risk.queue._schema import (
     OPEN_STATUSES,
@@ -87,6 +88,21 @@ def list_items(
     """
     _check_choice(outcome, OUTCOMES, "outcome")
     _check_choice(status, STATUSES, "status")
+    with store.transaction() as connection:
+        frame = _select_items(connection, locality, outcome, status, include_unlisted)
+        store.log(
+            connection,
+            "list",
+            actor or default_actor(),
+            {"status": status, "include_unlisted": include_unlisted, "items": len(frame)},
+            locality=locality,
+            outcome=outcome,
+        )
+    return frame
+
+
+def _select_items(connection, locality, outcome, status, include_unlisted) -> pd.DataFrame:
+    """The items matching the filters, with each one's latest caseworker note."""
     notes = (
         select(status_history.c.item_id, func.max(status_history.c.history_id).label("last"))
         .where(status_history.c.run_id.is_(None))
@@ -112,16 +128,7 @@ def list_items(
     if not include_unlisted:
         query = query.where(queue_items.c.listed.is_(True))
     query = query.order_by(queue_items.c.locality, queue_items.c.outcome, queue_items.c.rank)
-    with store.transaction() as connection:
-        rows = connection.execute(query).mappings().all()
-        store.log(
-            connection,
-            "list",
-            actor or default_actor(),
-            {"status": status, "include_unlisted": include_unlisted, "items": len(rows)},
-            locality=locality,
-            outcome=outcome,
-        )
+    rows = connection.execute(query).mappings().all()
     frame = pd.DataFrame([dict(row) for row in rows], columns=list(ITEM_COLUMNS))
     for column in ("reasons", "protective", "changes"):
         frame[column] = frame[column].map(json.loads)
@@ -218,20 +225,17 @@ def export_items(
         latest = connection.execute(
             select(func.max(scoring_runs.c.as_of)).where(scoring_runs.c.state == "published")
         ).scalar_one_or_none()
-    frame = list_items(store, locality=locality, actor=actor)
+        # read here, not through list_items: an export is logged as an export, not a list
+        frame = _select_items(connection, locality, None, None, False)
     table = _export_table(frame)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
     rows = {o: int((frame["outcome"] == o).sum()) for o in OUTCOMES}
-    try:
+    with atomic_target(out) as partial:
         if file_format == "csv":
             table.to_csv(partial, index=False)
         else:
             _write_workbook(table, partial, locality, latest)
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
     with store.transaction() as connection:
         store.log(
             connection,
