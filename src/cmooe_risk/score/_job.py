@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cmooe_risk import __version__
+from cmooe_risk._atomic import atomic_target
 from cmooe_risk._progress import step
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import StateError
@@ -120,9 +121,9 @@ def score_week(workspace: Workspace, as_of: date | None = None) -> ScoreResult:
         with _Timed(timings, "score_and_explain"):
             for outcome, champion in champions.items():
                 with step(f"Scoring and explaining {outcome.replace('_', ' ')}"):
-                    roll, why = _score_outcome(workspace, champion, now, before, known)
+                    roll, summary = _score_outcome(workspace, champion, now, before, known)
                 rolls.append(roll)
-                explained[outcome] = why
+                explained[outcome] = summary
                 drift[outcome] = _drift(workspace, champion, now)
         roll = pd.concat(rolls, ignore_index=True)
         warnings = _warnings(champions, drift, workspace)
@@ -229,7 +230,7 @@ def _known_items(store) -> set[tuple[str, str]]:
 
 def _score_outcome(
     workspace, champion: Champion, now, before, known
-) -> tuple[pd.DataFrame, object]:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     from cmooe_risk.explain import explain, what_changed
 
     scorer = champion.scorer
@@ -260,10 +261,11 @@ def _score_outcome(
     items = {pupil for pupil, outcome in known if outcome == champion.outcome}
     shown = frame["listed"].to_numpy() | frame["pupil_pseudonym"].isin(items).to_numpy()
     rows = np.flatnonzero(shown)
-    why = explain(now, predictions, top=REASONS, protective=PROTECTIVE)
+    # One summary serves the queue's sentences and scores.parquet: rendering is the costly part.
+    summary = explain(now, predictions, top=REASONS, protective=PROTECTIVE).summary()
     columns = {name: _empty_lists(len(frame)) for name in ("reasons", "protective", "changes")}
-    columns["reasons"][rows] = why.sentences(("reason", "context")).to_numpy()[rows]
-    columns["protective"][rows] = why.sentences("protective").to_numpy()[rows]
+    columns["reasons"][rows] = _sentence_lists(summary, "why", REASONS, rows)
+    columns["protective"][rows] = _sentence_lists(summary, "protective", PROTECTIVE, rows)
     pupils = frame["pupil_pseudonym"].to_numpy()[rows]
     earlier = before[before["pupil_pseudonym"].isin(pupils)].reset_index(drop=True)
     if not earlier.empty:
@@ -282,7 +284,15 @@ def _score_outcome(
         columns["changes"][rows[hit]] = by_pupil.to_numpy()[found[hit]]
     for name, values in columns.items():
         frame[name] = values
-    return frame, why
+    return frame, summary
+
+
+def _sentence_lists(summary: pd.DataFrame, prefix: str, width: int, rows: np.ndarray) -> np.ndarray:
+    """Each row's sentences ``prefix_1..width`` as a list, skipping the missing ones."""
+    table = summary[[f"{prefix}_{i}" for i in range(1, width + 1)]].to_numpy(dtype=object)[rows]
+    lists = np.empty(len(rows), dtype=object)
+    lists[:] = [[s for s in row if isinstance(s, str)] for row in table]
+    return lists
 
 
 def _empty_lists(n: int) -> np.ndarray:
@@ -385,14 +395,13 @@ def _write_scores(path: Path, roll: pd.DataFrame, explained: dict) -> None:
     """
     keys = ["pupil_pseudonym", "outcome", "locality", "urn", "year_group", "rank", "listed", "band"]
     frames = []
-    for outcome, why in explained.items():
+    for outcome, summary in explained.items():
         rows = roll[roll["outcome"] == outcome].reset_index(drop=True)
-        summary = why.summary().reset_index(drop=True)
+        summary = summary.reset_index(drop=True)
         frames.append(pd.concat([rows[keys], summary], axis=1))
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    pd.concat(frames, ignore_index=True).to_parquet(partial, index=False)
-    partial.replace(path)
+    with atomic_target(path) as partial:
+        pd.concat(frames, ignore_index=True).to_parquet(partial, index=False)
 
 
 def _file_name(locality: str) -> str:
@@ -443,6 +452,5 @@ def _live_audit(workspace, now, audit, roll, run_dir: Path) -> dict:
 
 def _write_json(path: Path, content: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(content, indent=1, default=str), encoding="utf-8")
-    partial.replace(path)
+    with atomic_target(path) as partial:
+        partial.write_text(json.dumps(content, indent=1, default=str), encoding="utf-8")
