@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cmooe_risk._atomic import atomic_target
 from cmooe_risk.config import FairnessConfig, Workspace
 from cmooe_risk.errors import StateError
 
@@ -48,9 +49,8 @@ def write_predictions(
     path = predictions_path(workspace, training_run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = frame.assign(**{f"{SCORE_PREFIX}{name}": values for name, values in scores.items()})
-    partial = path.with_name(path.name + ".partial")
-    table.to_parquet(partial, index=False)
-    partial.replace(path)
+    with atomic_target(path) as partial:
+        table.to_parquet(partial, index=False)
     return path
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from cmooe_risk._atomic import atomic_target
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import ConfigError
 
@@ -154,22 +155,14 @@ def write_meeting_packs(
 
 
 def _write_text(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    try:
+    with atomic_target(path) as partial:
         partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _write_pdf(page: str, path: Path) -> Path:
     import weasyprint
 
-    partial = path.with_name(path.name + ".partial")
-    try:
+    with atomic_target(path) as partial:
         # No base URL: the page has no relative resources, so nothing is fetched.
         weasyprint.HTML(string=page).write_pdf(str(partial))
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
     return path
