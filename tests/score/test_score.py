@@ -277,3 +277,10 @@ def test_the_weekly_job_on_postgresql(champions_copy, postgres_url):
         with store.engine.begin() as connection:
             metadata.drop_all(connection)
         store.engine.dispose()
+
+
+def test_a_non_monday_is_refused_naming_the_date_given(trained_copy):
+    result = cli(trained_copy.workspace, "score", "--as-of", "2026-07-07")
+    assert result.returncode == 3
+    assert "2026-07-07 is a Tuesday" in result.stderr
+    assert "Traceback" not in result.stderr

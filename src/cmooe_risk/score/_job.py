@@ -31,6 +31,7 @@ from cmooe_risk._atomic import atomic_target
 from cmooe_risk._progress import step
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import StateError
+from cmooe_risk.features._dates import as_of_frame
 from cmooe_risk.queue import (
     PublishResult,
     ScoredWeek,
@@ -104,6 +105,8 @@ def score_week(workspace: Workspace, as_of: date | None = None) -> ScoreResult:
     with run_lock(workspace):
         store = open_store(workspace)
         as_of = as_of or default_as_of(workspace)
+        # checked here: the build also takes the week before, and would name that date
+        as_of_frame([as_of])
         with _Timed(timings, "load_models"), step("Loading the champion models"):
             champions = load_champions(workspace)
         with _Timed(timings, "features"):
