@@ -267,3 +267,17 @@ def test_cli_synth_check_exit_codes(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 6, bad.output
     assert "overall_absence" in bad.output
+
+
+def test_school_names_stay_unique_when_an_la_has_more_schools_than_place_names() -> None:
+    # 1M pupils need about 1,800 primary schools, against 300 place names: generating
+    # such an LA once looped forever looking for an unused name.
+    from cmooe_risk.synth._population import build_schools
+
+    small = build_schools(load_profile("england"), 3000, np.random.default_rng(1))
+    large = build_schools(load_profile("england"), 1_000_000, np.random.default_rng(1))
+    assert len(large) > 2000
+    assert len(set(large.name)) == len(large.name)
+    assert all(name.strip() == name and "  " not in name for name in large.name)
+    # a small LA's names come from the places alone, as before
+    assert not any(" No. " in name for name in small.name)

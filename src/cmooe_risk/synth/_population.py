@@ -47,6 +47,46 @@ _SYLLABLES = (
 _ENDINGS = ("ford", "field", "ley", "ton", "bury", "wick", "combe", "dale", "minster", "stoke")
 
 
+#: Words between a place and the school type, for when an LA has more schools of a type
+#: than there are places (300 of them): a 300,000-pupil LA has about 700 primary schools.
+_QUALIFIERS = (
+    " Park",
+    " Hill",
+    " Green",
+    " Church of England",
+    " St Mary's",
+    " Valley",
+    " Community",
+    " Oak",
+    " Meadow",
+)
+#: random places tried before a qualifier is used
+_PLACE_TRIES = 50
+
+
+def _unique_name(rng: np.random.Generator, suffix: str, used: set[str]) -> str:
+    """A school name not in ``used`` (which it joins), however many schools there are.
+
+    Random places first (as many LAs need no more); once those are scarce, the last place
+    drawn with each qualifier in turn, then with a number: the loop always ends.
+    """
+    place = ""
+    for _ in range(_PLACE_TRIES):
+        place = str(rng.choice(_SYLLABLES)) + str(rng.choice(_ENDINGS))
+        if place + suffix not in used:
+            used.add(place + suffix)
+            return place + suffix
+    candidates = [place + q + suffix for q in _QUALIFIERS]
+    number = 2
+    while True:
+        for name in candidates:
+            if name not in used:
+                used.add(name)
+                return name
+        candidates = [f"{place}{suffix} No. {number}"]
+        number += 1
+
+
 @dataclass
 class Schools:
     urn: np.ndarray  # int32
@@ -96,19 +136,13 @@ def build_schools(profile: Profile, pupils: int, rng: np.random.Generator) -> Sc
     names = []
     used: set[str] = set()
     for i in range(n):
-        while True:
-            place = str(rng.choice(_SYLLABLES)) + str(rng.choice(_ENDINGS))
-            suffix = {
-                0: " Primary School" if kind[i] == "MAINTAINED" else " Primary Academy",
-                1: " School" if kind[i] == "MAINTAINED" else " Academy",
-                2: " Special School",
-                3: " Pupil Referral Unit" if kind[i] == "PRU" else " Alternative Provision Academy",
-            }[phase[i]]
-            name = place + suffix
-            if name not in used:
-                used.add(name)
-                names.append(name)
-                break
+        suffix = {
+            0: " Primary School" if kind[i] == "MAINTAINED" else " Primary Academy",
+            1: " School" if kind[i] == "MAINTAINED" else " Academy",
+            2: " Special School",
+            3: " Pupil Referral Unit" if kind[i] == "PRU" else " Alternative Provision Academy",
+        }[phase[i]]
+        names.append(_unique_name(rng, suffix, used))
     excl = np.exp(rng.normal(0.0, sp.exclusion_culture_sd, n))
     absn = np.exp(rng.normal(0.0, sp.absence_culture_sd, n))
     mainstream = phase_arr <= 1
