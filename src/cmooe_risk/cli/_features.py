@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option(
                 help="duckdb (default), or spark to build through PySpark "
-                "(pip install 'cmooe-risk[spark]', Java 17)."
+                "(pip install 'cmooe-risk\\[spark]', Java 17)."
             ),
         ] = "duckdb",
     ) -> None:

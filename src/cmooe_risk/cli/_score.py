@@ -39,7 +39,7 @@ def score(
         str,
         typer.Option(
             help="duckdb (default): score and publish the queues. spark: score on PySpark "
-            "(pip install 'cmooe-risk[spark]', Java 17) into Parquet files under --out, "
+            "(pip install 'cmooe-risk\\[spark]', Java 17) into Parquet files under --out, "
             "without publishing.",
         ),
     ] = "duckdb",
