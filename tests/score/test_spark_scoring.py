@@ -9,6 +9,7 @@ pupil's rank, risk and reasons).
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import sys
 import time
@@ -98,4 +99,10 @@ def test_spark_scores_match_the_duckdb_job(spark, champions_copy, tmp_path: Path
                 theirs.loc[differ, ["pupil_pseudonym", column]].head(3).to_dict("records"),
             )
         assert ours["listed"].any()
+    manifest = json.loads((tmp_path / "spark" / "manifest.json").read_text())
+    assert manifest["pupils"] == counts["pupils"]
+    stages = manifest["timings_seconds"]
+    expected = {"load_models", "export_tables", "features", "total"}
+    assert expected | {f"score_{o}" for o in counts["outcomes"]} == set(stages)
+    assert 0 < stages["features"] < stages["total"] <= spark_seconds
     print(f"Spark scoring: {spark_seconds:.1f} s for {counts['pupils']} pupils")

@@ -15,17 +15,21 @@ says what changed since last week and checks drift.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cmooe_risk._atomic import atomic_target
 from cmooe_risk._progress import step
 from cmooe_risk.errors import ConfigError, StateError
 
@@ -64,13 +68,16 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
         The Monday to score as of.
     out_dir : Path
         Gets ``<outcome>.parquet`` per outcome with a champion (one file each), with
-        the columns of :data:`OUTPUT_COLUMNS`.
+        the columns of :data:`OUTPUT_COLUMNS`, and ``manifest.json`` (the return value).
 
     Returns
     -------
     dict
         ``{"as_of", "pupils", "outcomes": {outcome: {"path", "scored", "listed",
-        "model_version"}}}``.
+        "model_version"}}, "timings_seconds": {stage: seconds}}``, also written to
+        ``out_dir/manifest.json``. The stages are ``load_models``, ``export_tables``
+        (the warehouse to Parquet), ``features`` (precompute and feature stages, computed
+        eagerly), ``score_<outcome>`` (predict, explain, rank and write) and ``total``.
     """
     from cmooe_risk.features._spark import build_features_spark, warehouse_tables
     from cmooe_risk.score._champion import load_champions
@@ -78,17 +85,21 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with step("Loading the champion models"):
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    with _timed(timings, "load_models"), step("Loading the champion models"):
         champions = load_champions(workspace)
     counts: dict = {"as_of": as_of.isoformat(), "outcomes": {}}
     with (
         connect_workspace(workspace, read_only=True) as con,
         tempfile.TemporaryDirectory(prefix=".spark-", dir=out_dir) as scratch,
     ):
-        tables = warehouse_tables(spark, con, Path(scratch, "tables"))
-        build = build_features_spark(spark, tables, [as_of])
-        features = build.feature_matrix
-        pupils = features.count()
+        with _timed(timings, "export_tables"), step("Exporting the warehouse tables for Spark"):
+            tables = warehouse_tables(spark, con, Path(scratch, "tables"))
+        with _timed(timings, "features"):
+            build = build_features_spark(spark, tables, [as_of])
+            features = build.feature_matrix
+            pupils = features.count()
         if pupils == 0:
             raise StateError(
                 f"No pupils are on roll or known to the LA on {as_of}; check the as-of date "
@@ -108,7 +119,10 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
                 )
         capacities = _capacities(spark, workspace, features)
         for outcome, champion in champions.items():
-            with step(f"Scoring and explaining {outcome.replace('_', ' ')} on Spark"):
+            with (
+                _timed(timings, f"score_{outcome}"),
+                step(f"Scoring and explaining {outcome.replace('_', ' ')} on Spark"),
+            ):
                 predicted, outputs = _predict(spark, features, outcome, champion.features)
                 scored = _explain(predicted, outputs)
                 ranked = _rank(scored, capacities)
@@ -123,7 +137,19 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
                 "listed": listed,
                 "model_version": champion.version,
             }
+    timings["total"] = round(time.perf_counter() - started, 2)
+    counts["timings_seconds"] = timings
+    with atomic_target(out_dir / "manifest.json") as partial:
+        partial.write_text(json.dumps(counts, indent=1))
     return counts
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Record the block's wall time in ``timings[name]``, in seconds."""
+    started = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - started, 2)
 
 
 def write_scores_spark(workspace: Workspace, as_of: date | None, out_dir: Path) -> dict:
