@@ -16,6 +16,9 @@
    export of the warehouse to Parquet, precompute and features, score, explain, rank,
    Parquet). Stage timings come from each job's manifest. The two engines' top-k lists
    are compared at every size.
+   Each size's figures are merged into ``scale-report.json``, so sizes and engines can
+   be run separately (``--sizes 1000000 --engines spark``); ``--engines none`` only
+   generates and ingests.
 4. **Growth and extrapolation.** The log-log slope of time against pupils, the cost per
    pupil at the largest size, and the cores a cluster would need to run England's roll
    (about 9 million pupils) within an hour, under the stated assumptions.
