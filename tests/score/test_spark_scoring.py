@@ -104,5 +104,6 @@ def test_spark_scores_match_the_duckdb_job(spark, champions_copy, tmp_path: Path
     stages = manifest["timings_seconds"]
     expected = {"load_models", "export_tables", "features", "total"}
     assert expected | {f"score_{o}" for o in counts["outcomes"]} == set(stages)
-    assert 0 < stages["features"] < stages["total"] <= spark_seconds
+    # the manifest rounds to 0.01 s
+    assert 0 < stages["features"] < stages["total"] <= spark_seconds + 0.01
     print(f"Spark scoring: {spark_seconds:.1f} s for {counts['pupils']} pupils")
