@@ -171,14 +171,15 @@ def write_features_spark(
     as_of_frame(as_of)  # checks the dates before anything is started
     require_spark()
     out.parent.mkdir(parents=True, exist_ok=True)
-    # the warehouse first: a missing or stale one is reported before Spark starts
-    with (
-        connect_workspace(workspace, read_only=True) as con,
-        tempfile.TemporaryDirectory(prefix=".spark-", dir=out.parent) as scratch,
-    ):
+    with connect_workspace(workspace, read_only=True):
+        pass  # a missing or stale warehouse is reported before Spark starts
+    with tempfile.TemporaryDirectory(prefix=".spark-", dir=out.parent) as scratch:
         spark, started = _session()
         try:
-            tables = warehouse_tables(spark, con, Path(scratch, "tables"))
+            # read once, into Parquet for Spark, and closed: the warehouse's buffer pool
+            # and file lock are not held through the Spark job
+            with connect_workspace(workspace, read_only=True) as con:
+                tables = warehouse_tables(spark, con, Path(scratch, "tables"))
             build = build_features_spark(spark, tables, as_of)
             rows = build.feature_matrix.count()
             with step("Features on Spark: writing Parquet"):

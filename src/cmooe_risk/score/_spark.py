@@ -90,11 +90,14 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
     with _timed(timings, "load_models"), step("Loading the champion models"):
         champions = load_champions(workspace)
     counts: dict = {"as_of": as_of.isoformat(), "outcomes": {}}
-    with (
-        connect_workspace(workspace, read_only=True) as con,
-        tempfile.TemporaryDirectory(prefix=".spark-", dir=out_dir) as scratch,
-    ):
-        with _timed(timings, "export_tables"), step("Exporting the warehouse tables for Spark"):
+    with tempfile.TemporaryDirectory(prefix=".spark-", dir=out_dir) as scratch:
+        # The warehouse is read once, into Parquet for Spark, and closed: its buffer pool
+        # (gigabytes for a large LA) and its file lock are not held through the Spark job.
+        with (
+            _timed(timings, "export_tables"),
+            step("Exporting the warehouse tables for Spark"),
+            connect_workspace(workspace, read_only=True) as con,
+        ):
             tables = warehouse_tables(spark, con, Path(scratch, "tables"))
         with _timed(timings, "features"):
             build = build_features_spark(spark, tables, [as_of])
