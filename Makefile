@@ -1,30 +1,42 @@
 # Two commands on a fresh clone: `make demo` and `make test`.
-# Each creates .venv when it is missing and reinstalls when pyproject.toml changes.
+# Each creates .venv when it is missing and reinstalls when pyproject.toml or
+# constraints.txt changes. Both install exactly the versions in constraints.txt, the ones
+# CI tested; `make test-latest` tries the newest versions pyproject.toml allows.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+LATEST_VENV ?= .venv-latest
+LOCK_VENV ?= .venv-lock
 WORKSPACE ?= demo-workspace
 DEMO_ARGS ?=
+CONSTRAINTS := constraints.txt
+# pip, setuptools and wheel come from the constraints too, and the package is built
+# with them (no isolated build environment fetching the newest setuptools).
+PIP_INSTALL = -m pip install --quiet --disable-pip-version-check
+BUILD_TOOLS := pip setuptools wheel
 
-.PHONY: demo test lint format bench docs clean help
+.PHONY: demo test test-latest lint format bench docs lock clean help
 
 help:
-	@echo "make demo   run the weekly job end to end on a synthetic local authority"
-	@echo "make test   lint (ruff) and run the test suite"
-	@echo "make bench  run the benchmarks (slow; figures go in docs/benchmarks.md)"
-	@echo "make docs   regenerate docs that are generated from code"
+	@echo "make demo         run the weekly job end to end on a synthetic local authority"
+	@echo "make test         lint (ruff) and run the test suite, on the locked versions"
+	@echo "make test-latest  the same on the newest versions pyproject.toml allows (.venv-latest)"
+	@echo "make lock         re-resolve constraints.txt (then run make test-latest and make test)"
+	@echo "make bench        run the benchmarks (slow; figures go in docs/benchmarks.md)"
+	@echo "make docs         regenerate docs that are generated from code"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python $(PIP_INSTALL) -c $(CONSTRAINTS) $(BUILD_TOOLS)
+	$(BIN)/python $(PIP_INSTALL) -c $(CONSTRAINTS) --no-build-isolation -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python $(PIP_INSTALL) -c $(CONSTRAINTS) $(BUILD_TOOLS)
+	$(BIN)/python $(PIP_INSTALL) -c $(CONSTRAINTS) --no-build-isolation -e ".[dev]"
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -34,6 +46,35 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/python -m pytest -q
+
+# The newest versions pyproject.toml allows, resolved afresh every time: finds a
+# dependency release that breaks us on purpose, before CI or a newcomer does.
+test-latest:
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python $(PIP_INSTALL) --upgrade $(BUILD_TOOLS)
+	$(LATEST_VENV)/bin/python $(PIP_INSTALL) --upgrade --upgrade-strategy eager -e ".[dev]"
+	$(LATEST_VENV)/bin/python -m pip list --format=freeze > $(LATEST_VENV)/versions.txt
+	@echo "test-latest: versions in $(LATEST_VENV)/versions.txt"
+	$(LATEST_VENV)/bin/ruff check src tests
+	$(LATEST_VENV)/bin/python -m pytest -q
+	@echo "test-latest: passed; 'make lock' would move constraints.txt to these versions"
+
+# Re-resolve constraints.txt: every package (all extras, build tools) at the newest
+# version pyproject.toml allows, for Linux, Windows and macOS on Apple silicon.
+lock:
+	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) \
+		&& $(LOCK_VENV)/bin/python $(PIP_INSTALL) "uv>=0.9,<0.14"; }
+	printf '%s\n' $(BUILD_TOOLS) > $(LOCK_VENV)/build-tools.in
+	$(LOCK_VENV)/bin/uv pip compile pyproject.toml $(LOCK_VENV)/build-tools.in --all-extras --universal \
+		--python-version 3.11 --no-header --quiet -o $(CONSTRAINTS).new
+	{ printf '%s\n' \
+		"# Exact versions for make demo, make test and CI: installed with pip's -c, so" \
+		"# pyproject.toml keeps its ranges for library users. Regenerate with 'make lock'" \
+		"# (see the README, 'Dependencies'); never edit by hand." ; \
+		cat $(CONSTRAINTS).new; } > $(CONSTRAINTS)
+	rm -f $(CONSTRAINTS).new
+	@echo "lock: constraints.txt updated; git diff constraints.txt, then make test (it reinstalls .venv)"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests

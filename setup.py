@@ -6,7 +6,7 @@ packages ``cmooe_risk.feature_definitions``, ``cmooe_risk.model_specs`` and
 ``cmooe_risk.experiment_configs``.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 DATA_PACKAGES = {
     "cmooe_risk.feature_definitions": "features",
@@ -15,6 +15,7 @@ DATA_PACKAGES = {
 }
 
 setup(
-    packages=[*find_packages("src"), *DATA_PACKAGES],
+    # namespace packages too: data folders such as cmooe_risk/outcomes/sql ship as packages
+    packages=[*find_namespace_packages("src", exclude=["*.__pycache__"]), *DATA_PACKAGES],
     package_dir={"": "src", **DATA_PACKAGES},
 )

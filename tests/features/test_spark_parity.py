@@ -167,11 +167,13 @@ EXPRESSIONS = {
     "dayofweek": "DAYOFWEEK(d_b)",
     "double_to_int": "CAST(x / 2 AS INTEGER)",
     "cast_double_to_bigint": "CAST(CAST(x / 4 AS DOUBLE) AS BIGINT)",
+    # 3 / 20 = 0.15 is 0.1499999... in binary: DuckDB 2.0.1's own ROUND gives 0.1, Spark's 0.2
+    "round": "ROUND(x / 20, 1)",
+    "round_negative": "ROUND(-x / 2)",
     # no fix needed
     "division": "n / 2",
     "int_division": "n // 2",
     "modulo": "MOD(n, 3)",
-    "round": "ROUND(x / 20, 1)",
     "floor_cast": "CAST(FLOOR(n / 7) AS INTEGER)",
     "interval": "date_diff('day', DATE '2000-01-03', CAST(d_a - INTERVAL 1 YEAR AS DATE))",
     "nulls_last": "ROW_NUMBER() OVER (ORDER BY maybe, n)",
@@ -202,7 +204,13 @@ CASES = """
 def test_dialect_fixes_match_duckdb(spark) -> None:
     columns = ", ".join(f"{sql} AS {name}" for name, sql in EXPRESSIONS.items())
     query = f"WITH cases AS ({CASES}) SELECT n, {columns} FROM cases"
-    duck = duckdb.sql(query).df().sort_values("n").reset_index(drop=True)
+    # DuckDB runs the query as the feature build does, through the dialect layer
+    duck = duckdb.sql(to_engine(query, "duckdb")).df().sort_values("n").reset_index(drop=True)
+    # the rounding rule itself (_dialect.py), not just agreement: x = 5, 7, 100, 9, 3
+    # sorted by n = -7, -1, 0, 7, 9
+    assert list(duck["round"]) == [0.3, 0.2, 0.5, 0.4, 5.0]
+    assert list(duck["round_negative"]) == [-3.0, -2.0, -5.0, -4.0, -50.0]
+    assert list(duck["double_to_int"]) == [2, 2, 4, 4, 50]
     ours = pd.DataFrame([row.asDict() for row in spark.sql(to_engine(query, "spark")).collect()])
     ours = ours.sort_values("n").reset_index(drop=True)
     for name in EXPRESSIONS:

@@ -39,33 +39,60 @@ def portability_problems(sql: str) -> list[str]:
 
 
 def to_engine(sql: str, engine: str) -> str:
-    """The feature SQL as the given engine should run it."""
-    if engine == "duckdb":
+    """The feature SQL as the given engine should run it.
+
+    On DuckDB the text runs as written unless it rounds: then only the rounding nodes
+    are rewritten (see :func:`_rounding_fix`), so that both engines round the same way
+    whatever their own ROUND and CAST do in a given release.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "duckdb" and not _ROUNDS.search(sql):
         return sql
-    if engine == "spark":
-        import sqlglot
+    import sqlglot
 
-        tree = sqlglot.parse_one(sql, read="duckdb")
-        # bottom up (reversed pre-order: children before their parents), so that a fix
-        # whose output holds a subtree (a CAST around a division) gets it already fixed
-        for node in reversed(list(tree.dfs())):
-            # where the node sits, taken before a fix may wrap it in a new parent
-            parent, key, index = node.parent, node.arg_key, node.index
-            fixed = _spark_fix(node)
-            if fixed is not node:
-                if parent is None:
-                    tree = fixed
-                else:
-                    parent.set(key, fixed, index)
-        return tree.sql(dialect="spark")
-    raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    fix = _spark_fix if engine == "spark" else _rounding_fix
+    # bottom up (reversed pre-order: children before their parents), so that a fix
+    # whose output holds a subtree (a CAST around a division) gets it already fixed
+    changed = False
+    for node in reversed(list(tree.dfs())):
+        # where the node sits, taken before a fix may wrap it in a new parent
+        parent, key, index = node.parent, node.arg_key, node.index
+        fixed = fix(node, engine)
+        if fixed is not node:
+            changed = True
+            if parent is None:
+                tree = fixed
+            else:
+                parent.set(key, fixed, index)
+    if engine == "duckdb" and not changed:
+        return sql
+    return tree.sql(dialect=engine)
 
+
+#: SQL that may round: a ROUND call or a CAST to an integer type (text test, before parsing)
+_ROUNDS = re.compile(r"\bROUND\s*\(|\bAS\s+(TINYINT|SMALLINT|INT|INTEGER|BIGINT)\b", re.I)
+
+
+# Rounding, the same on both engines. Feature SQL means by
+#   ROUND(x, n)              x scaled by 10^n in double precision, rounded half away from
+#                            zero, scaled back: ROUND(0.15, 1) = 0.2, ROUND(-2.5) = -3;
+#   CAST(double AS integer)  rounded half to even, as DuckDB has always cast:
+#                            CAST(2.5 AS INTEGER) = 2, CAST(3.5 AS INTEGER) = 4.
+# Neither engine's own ROUND gives the first: DuckDB 2.0.1 rounds the binary value
+# (0.15 is 0.1499999... so 0.1; 2.0.0 gave 0.2), Spark rounds the decimal string half up.
+# So ROUND is written out as SIGN(x) * FLOOR(ABS(x) * 10^n + 0.5) / 10^n on both engines:
+# IEEE-754 multiplication, addition, FLOOR and division give the same bits in C++ and on
+# the JVM. Halves at n = 0 are exact binary values, so half-even integer casts agree once
+# both engines are told the rule explicitly (ROUND_EVEN on DuckDB, BROUND on Spark).
+# tests/features/test_spark_parity.py and tests/features/test_rounding.py check both.
 
 # Spark fixes: what sqlglot's DuckDB -> Spark transpilation gets wrong, each a difference
 # in values (or, for ranking functions, in the written column type) that
-# tests/features/test_spark_parity.py checks on both engines. Differences that need no fix: `/` is float division in both;
-# `//` becomes DIV (both truncate); MOD/% truncate in both; ROUND is half away from zero
-# in both; NULL ordering (DuckDB sorts NULLs last, Spark first when ascending) is made
+# tests/features/test_spark_parity.py checks on both engines. Differences that need no
+# fix: `/` is float division in both; `//` becomes DIV (both truncate); MOD/% truncate in
+# both; NULL ordering (DuckDB sorts NULLs last, Spark first when ascending) is made
 # explicit by sqlglot; GENERATE_SERIES/range become SEQUENCE; date +/- INTERVAL gives a
 # DATE on Spark and a TIMESTAMP at midnight on DuckDB, the same instant; integer SUMs are
 # BIGINT on Spark and HUGEINT on DuckDB, the same values. Not fixable in SQL text: hash()
@@ -86,9 +113,65 @@ def _rankings() -> tuple[type, ...]:
     )
 
 
-def _spark_fix(node):  # sqlglot expression -> sqlglot expression
+def _rounding_fix(node, engine: str):  # sqlglot expression -> sqlglot expression
+    """ROUND and double-to-integer casts written out as the rule above (both engines)."""
     from sqlglot import exp
 
+    if isinstance(node, exp.Round):
+        return _round_half_away(node)
+    if (
+        isinstance(node, exp.Cast)
+        and node.to.this.name in _INTEGER_TYPES
+        and (
+            isinstance(node.this, exp.Div)
+            or (isinstance(node.this, exp.Cast) and node.this.to.this.name in ("DOUBLE", "FLOAT"))
+        )
+    ):
+        # Only casts of operands that are doubles by their form (a division, a CAST to
+        # DOUBLE) are rewritten: FLOOR(...) and integer expressions cast the same everywhere.
+        half_even = (
+            exp.Anonymous(this="BROUND", expressions=[node.this])
+            if engine == "spark"
+            else exp.Anonymous(this="ROUND_EVEN", expressions=[node.this, exp.Literal.number(0)])
+        )
+        return exp.Cast(this=half_even, to=node.to.copy())
+    return node
+
+
+def _round_half_away(node):
+    """ROUND(x, n) as SIGN(x) * FLOOR(ABS(x) * 10^n + 0.5) / 10^n, in doubles."""
+    from sqlglot import exp
+
+    digits = node.args.get("decimals")
+    if digits is None:
+        places = 0
+    elif isinstance(digits, exp.Literal) and digits.is_int:
+        places = int(digits.name)
+    else:
+        raise ValueError(
+            f"ROUND({node.this.sql()}, {digits.sql()}): the number of decimal places must be "
+            "a whole-number literal (see _dialect.py)"
+        )
+    x = node.this
+
+    def double(text: str):
+        # typed literals: a bare 10.0 is a DECIMAL in both dialects
+        return exp.Cast(this=exp.Literal.number(text), to=exp.DataType.build("DOUBLE"))
+
+    scale = double(str(10**places))
+    scaled = exp.Mul(this=exp.Anonymous(this="ABS", expressions=[x.copy()]), expression=scale)
+    floored = exp.Floor(this=exp.Add(this=scaled, expression=double("0.5")))
+    magnitude = exp.Cast(this=floored, to=exp.DataType.build("DOUBLE"))
+    signed = exp.Mul(this=exp.Anonymous(this="SIGN", expressions=[x.copy()]), expression=magnitude)
+    return exp.Paren(this=exp.Div(this=signed, expression=scale.copy()))
+
+
+def _spark_fix(node, engine: str = "spark"):  # sqlglot expression -> sqlglot expression
+    from sqlglot import exp
+
+    rounded = _rounding_fix(node, engine)
+    if rounded is not node:
+        return rounded
     if isinstance(node, exp.DateDiff):
         return _date_diff(node)
     if isinstance(node, exp.Window) and isinstance(node.this, _rankings()):
@@ -114,21 +197,6 @@ def _spark_fix(node):  # sqlglot expression -> sqlglot expression
         # DuckDB's QUANTILE_CONT(x, q) becomes PERCENTILE_CONT(x, q), which Spark rejects
         # (it only has the WITHIN GROUP form); PERCENTILE(x, q) interpolates the same way
         return exp.Anonymous(this="PERCENTILE", expressions=[node.this, node.expression])
-    if (
-        isinstance(node, exp.Cast)
-        and node.to.this.name in _INTEGER_TYPES
-        and (
-            isinstance(node.this, exp.Div)
-            or (isinstance(node.this, exp.Cast) and node.this.to.this.name in ("DOUBLE", "FLOAT"))
-        )
-    ):
-        # a double cast to an integer: DuckDB rounds half to even (CAST(2.7 AS INTEGER) = 3),
-        # Spark truncates (2); BROUND is Spark's half-even rounding. Only casts of
-        # operands that are doubles by their form (a division, a CAST to DOUBLE) are
-        # rewritten: FLOOR(...) and integer expressions are cast the same by both.
-        return exp.Cast(
-            this=exp.Anonymous(this="BROUND", expressions=[node.this]), to=node.to.copy()
-        )
     return node
 
 
