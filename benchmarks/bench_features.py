@@ -87,6 +87,7 @@ def main(argv: list[str]) -> None:
                 str(extracts),
                 "--end",
                 end.isoformat(),
+                "--no-ceiling",  # the feature build is measured here, not the ground truth
             ],
             env,
         )

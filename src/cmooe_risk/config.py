@@ -126,9 +126,11 @@ class QueueConfig(_Strict):
         "their risk is at least (1 + margin) times the risk when it was closed.",
     )
     band_multiples: dict[str, float] = Field(
-        default_factory=lambda: {"very high": 10.0, "high": 5.0, "raised": 2.0},
-        description="Risk bands: a pupil is in the first band whose multiple of the roll's "
-        "average risk they reach; below every multiple, `typical`.",
+        default_factory=lambda: {"very high": 4.0, "high": 2.0, "raised": 1.0},
+        description="Risk bands of the listed children: a child is in the first band whose "
+        "multiple of the locality list's cut-off risk (the last listed child's) they reach; "
+        "the last band takes every other listed child. Children not listed are `typical`; "
+        "known cases `known case`.",
     )
     drift_psi_warn: float = Field(
         0.25,

@@ -162,7 +162,10 @@ def train_and_promote(
 ) -> None:
     """Train both experiments (default: the shipped ones) and promote each challenger.
 
-    The challenger becomes the champion if it passes the promotion gates. A refusal by the
+    The shipped experiments make the challenger whichever model was best at capacity on
+    the backtest (``challenger: best``), so the champion is chosen by evidence, a simple
+    baseline included. The challenger becomes the champion if it passes the promotion
+    gates. A refusal by the
     precision gate (a rerun that does not beat the champion) is reported, not raised. A
     refusal by the fairness gate only is overridden with :data:`DEMO_ACCEPTED_RISK`,
     recorded in MLflow and printed, so the demo's weekly job has a champion; on real data
@@ -175,7 +178,7 @@ def train_and_promote(
         config = load_experiment(experiments[outcome])
         trained = train_experiment(workspace, config, ground_truth=synthetic_la)
         result.training.append(trained)
-        challenger = trained.model_runs.get(config.challenger or "")
+        challenger = trained.model_runs.get(trained.challenger or "")
         if challenger is None:
             continue
         result.promotions.append(_promote(workspace, outcome, challenger, trained))

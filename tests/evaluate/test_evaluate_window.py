@@ -198,7 +198,8 @@ def test_n_boot_zero_leaves_cis_nan(window) -> None:
 
 
 def test_ratios_are_paired(result: EvaluationResult) -> None:
-    assert result.ratio_to == "oracle"
+    assert result.ratio_to == ("oracle",)
+    assert set(result.ratios["reference"]) == {"oracle"}
     assert set(result.ratios["score"]) == {"model", "rules"}
     assert list(result.ratios.loc[result.ratios["score"] == "model", "metric"]) == [
         "roc_auc",
@@ -213,6 +214,27 @@ def test_ratios_are_paired(result: EvaluationResult) -> None:
         result.value("model", "roc_auc") / result.value("oracle", "roc_auc")
     )
     assert ratio["ci_low"] <= ratio["value"] <= ratio["ci_high"]
+    assert result.ratio("model", "oracle", "roc_auc") == (
+        ratio["value"],
+        ratio["ci_low"],
+        ratio["ci_high"],
+    )
+
+
+def test_ratios_to_several_references(window) -> None:
+    """The oracle and the recorded-data ceiling side by side, each paired."""
+    frame, scores = window
+    result = evaluate_window(frame, scores, n_boot=20, ratio_to=("oracle", "rules"))
+    assert result.ratio_to == ("oracle", "rules")
+    to_rules = result.ratios[result.ratios["reference"] == "rules"]
+    assert set(to_rules["score"]) == {"model", "oracle"}
+    value, _, _ = result.ratio("model", "rules", "precision_at_capacity")
+    assert value == pytest.approx(
+        result.value("model", "precision_at_capacity")
+        / result.value("rules", "precision_at_capacity")
+    )
+    with pytest.raises(ValueError, match="ratio_to must be"):
+        evaluate_window(frame, scores, n_boot=0, ratio_to=3)
 
 
 def test_ratio_of_a_score_to_itself_is_exactly_one(window) -> None:
@@ -241,8 +263,15 @@ def test_no_ratios_without_a_reference(window, ratio_to: str | None) -> None:
     frame, scores = window
     result = evaluate_window(frame, scores, n_boot=0, ratio_to=ratio_to)
     assert result.ratios.empty
-    assert result.ratio_to is None
-    assert list(result.ratios.columns) == ["score", "metric", "value", "ci_low", "ci_high"]
+    assert result.ratio_to == ()
+    assert list(result.ratios.columns) == [
+        "score",
+        "reference",
+        "metric",
+        "value",
+        "ci_low",
+        "ci_high",
+    ]
     noted = any("ratio_to 'nobody'" in note for note in result.warnings)
     assert noted == (ratio_to == "nobody")
 
@@ -408,7 +437,7 @@ def test_bad_frame_or_scores(change, message: str) -> None:
         ({"k_percents": (1, 1.0)}, "k_percents has 1.0 twice"),
         ({"k_percents": "5"}, "k_percents must be a sequence of numbers; got '5'"),
         ({"k_percents": ("5",)}, "k_percents must be numbers in (0, 100]; got '5'"),
-        ({"ratio_to": 3}, "ratio_to must be a score name or None; got 3"),
+        ({"ratio_to": 3}, "ratio_to must be a score name, a list of score names or None; got 3"),
     ],
 )
 def test_bad_options(options: dict, message: str) -> None:

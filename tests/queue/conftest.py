@@ -40,6 +40,7 @@ def week(as_of: date, rows: list[dict], models: dict | None = None) -> ScoredWee
         "urn": "100001",
         "year_group": "9",
         "band": "high",
+        "section": "list",
         "reasons": ["reason one", "reason two", "reason three"],
         "protective": [],
         "changes": [],

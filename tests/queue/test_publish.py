@@ -161,3 +161,66 @@ def test_updates_follow_the_workflow_and_are_audited(store):
     update_item(store, a, status="in_review", note="n", by="X")
     assert count(store, "SELECT count(*) FROM audit_log WHERE action = 'update'") == 1
     assert count(store, "SELECT count(*) FROM audit_log WHERE action = 'score'") == 1
+
+
+def test_known_cases_enter_the_queue_apart_from_the_ranked_list(store):
+    known = row("k", 0.9, None, listed=False, section="known_case", band="known case")
+    known["reasons"] = ["Known case: already missing education (an open CME referral)."]
+    result = publish(store, week(W1, [row("a", 0.30, 1), known]), CONFIG)
+    assert (result.new_items, result.listed) == (2, 1)
+    items = items_by_pupil(store)
+    assert items["k"]["section"] == "known_case"
+    assert items["k"]["rank"] is None
+    assert not items["k"]["listed"]
+    assert items["k"]["movement"] == "known case"
+    assert items["a"]["section"] == "list"
+    with store.engine.connect() as connection:
+        notes = dict(
+            connection.execute(select(status_history.c.item_id, status_history.c.note)).all()
+        )
+    assert notes[items["k"]["item_id"]].startswith("Recorded as a known case")
+    # the case closes on the register: next week the child is back on the ranked list
+    publish(store, week(W2, [row("a", 0.30, 1), row("k", 0.25, 2)]), CONFIG)
+    items = items_by_pupil(store)
+    assert items["k"]["section"] == "list"
+    assert items["k"]["rank"] == 2
+
+
+def test_a_version_1_database_is_migrated_in_place(tmp_path):
+    import sqlalchemy as sa
+
+    from cmooe_risk.config import Workspace
+    from cmooe_risk.queue import open_store
+
+    workspace = Workspace.open(tmp_path / "ws")
+    path = workspace.root / "queue.sqlite"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE schema_info (key TEXT PRIMARY KEY, value TEXT)")
+        connection.exec_driver_sql("INSERT INTO schema_info VALUES ('schema_version', '1')")
+        connection.exec_driver_sql(
+            "CREATE TABLE run_items (run_id TEXT, item_id INTEGER, risk REAL, rank INTEGER, "
+            "band TEXT, listed BOOLEAN NOT NULL, movement TEXT NOT NULL)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO run_items VALUES ('r1', 1, 0.2, 1, 'high', 1, 'new')"
+        )
+        version_1 = [
+            sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+            for c in queue_items.columns
+            if c.name != "section"
+        ]
+        sa.Table("queue_items", sa.MetaData(), *version_1).create(connection)
+    engine.dispose()
+    store = open_store(workspace, f"sqlite:///{path}")
+    with store.engine.connect() as connection:
+        assert (
+            connection.exec_driver_sql(
+                "SELECT value FROM schema_info WHERE key = 'schema_version'"
+            ).scalar_one()
+            == "2"
+        )
+        assert connection.exec_driver_sql("SELECT section FROM run_items").scalar_one() == "list"
+    publish(store, first_week(), CONFIG)
+    assert set(items_by_pupil(store)) == {"a", "b", "d"}
+    store.engine.dispose()

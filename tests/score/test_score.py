@@ -37,7 +37,9 @@ def test_the_weekly_job_lists_each_locality_top_k_with_three_reasons(champions_c
     result = score_week(workspace, WEEK_1)
     assert result.publish.state == "published"
     store = open_store(workspace)
-    items = list_items(store, actor="test")
+    shown = list_items(store, actor="test")
+    items = shown[shown["section"] == "list"]
+    known = shown[shown["section"] == "known_case"]
     capacity = workspace.config.localities.default_capacity
     per_list = items.groupby(["locality", "outcome"]).size()
     assert set(items["outcome"]) == {"permanent_exclusion", "missing_education"}
@@ -48,9 +50,16 @@ def test_the_weekly_job_lists_each_locality_top_k_with_three_reasons(champions_c
     for _, group in items.groupby(["locality", "outcome"]):
         assert list(group["rank"]) == list(range(1, len(group) + 1))
         assert group["risk"].is_monotonic_decreasing
+    # children already missing education (an open CME episode) are known cases, apart
+    assert len(known) > 0
+    assert set(known["outcome"]) == {"missing_education"}
+    assert known["rank"].isna().all()
+    assert (known["band"] == "known case").all()
+    assert known["reasons"].map(lambda r: r[0].startswith("Known case: already missing")).all()
     manifest = result.manifest
     assert manifest["pupils_scored"] > 0
     assert sum(sum(d.values()) for d in manifest["listed"].values()) == len(items)
+    assert manifest["sections"]["missing_education"]["known_case"] == len(known)
     assert set(manifest["models"]) == {"permanent_exclusion", "missing_education"}
     assert result.manifest_path.exists()
     assert set(result.exports) == set(items["locality"])
@@ -114,7 +123,14 @@ def test_status_and_notes_carry_across_weeks(champions_copy):
     assert same["status"] == "in_review"
     assert same["last_note"] == "Called home."
     assert same["as_of"] == WEEK_2
-    assert set(items["movement"]) <= {"new", "rising", "steady", "falling", "left roll"}
+    assert set(items["movement"]) <= {
+        "new",
+        "rising",
+        "steady",
+        "falling",
+        "left roll",
+        "known case",
+    }
     # a pupil listed both weeks has "what changed" sentences or an unchanged score
     assert count(store, "SELECT count(*) FROM scoring_runs") == 2
 

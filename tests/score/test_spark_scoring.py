@@ -62,6 +62,9 @@ def _text(frame: pd.DataFrame) -> pd.DataFrame:
     for column in WHY:
         values = out[column].astype(object)
         out[column] = values.where(values.notna(), None)
+    # a rank as a whole number, or None for a child not ranked (either engine's NULL)
+    ranks = [None if pd.isna(r) else int(r) for r in out["rank"]]
+    out["rank"] = pd.Series(ranks, index=out.index, dtype=object)
     return out
 
 
@@ -83,11 +86,12 @@ def test_spark_scores_match_the_duckdb_job(spark, champions_copy, tmp_path: Path
         theirs = duck[duck["outcome"] == outcome]
         assert len(ours) == len(theirs) == counts["pupils"]
         assert info["listed"] == int(theirs["listed"].sum())
-        keys = ["locality", "rank"]
+        keys = ["locality", "rank", "pupil_pseudonym"]  # the unranked (not eligible) last
         ours = _text(ours.sort_values(keys, ignore_index=True))
         theirs = _text(theirs.sort_values(keys, ignore_index=True))
-        # every pupil, not only the top k: same pupil at the same rank in the same locality
-        for column in ("locality", "pupil_pseudonym", "rank", "listed"):
+        # every pupil, not only the top k: same pupil at the same rank in the same locality,
+        # the same known cases and children who take no place, the same bands
+        for column in ("locality", "pupil_pseudonym", "rank", "listed", "section", "band"):
             assert ours[column].tolist() == theirs[column].tolist(), (outcome, column)
         np.testing.assert_allclose(ours["risk"], theirs["risk"], rtol=0, atol=1e-9)
         for column in WHY:

@@ -39,6 +39,7 @@ def test_every_model_is_evaluated_with_cis_beside_the_oracle(trained, outcome) -
         "rules_checklist",
         "prior_events",
         "oracle",
+        "ceiling",
     }
     assert result.oracle
     for metric in ("precision_at_capacity", "recall_at_capacity", "roc_auc", "average_precision"):
@@ -50,7 +51,23 @@ def test_every_model_is_evaluated_with_cis_beside_the_oracle(trained, outcome) -
     assert summary.loc["oracle", "roc_auc"] > 0.75
     # A model that learnt something beats chance too.
     assert summary.loc["lightgbm_quick", "roc_auc"] > 0.6
-    assert summary["ratio_to_oracle"].drop("oracle").notna().all()
+    models = summary.drop(["oracle", "ceiling"])
+    for reference in ("oracle", "ceiling"):
+        ratio = models[f"ratio_to_{reference}"]
+        assert ratio.notna().all(), reference
+        assert (models[f"ratio_to_{reference}_ci_low"] <= ratio + 1e-12).all()
+        assert (ratio <= models[f"ratio_to_{reference}_ci_high"] + 1e-12).all()
+    # the best achievable from the records is below the hidden state's (within noise)
+    assert summary.loc["ceiling", "roc_auc"] <= summary.loc["oracle", "roc_auc"] + 0.02
+    # champion by evidence: the recommendation is the model best at capacity
+    found = result.recommendation
+    best = models["precision_at_capacity"].idxmax()
+    assert found.model == best
+    assert found.text.startswith("Best at capacity on the backtest")
+    client = client_for(trained.workspace)
+    parent = client.get_run(result.parent_run_id).data.tags
+    assert parent["cmooe.recommended"] == best
+    assert parent["cmooe.recommendation"] == found.text
 
 
 @pytest.mark.parametrize("outcome", OUTCOMES)
@@ -68,6 +85,9 @@ def test_runs_carry_config_manifest_plots_and_a_model(trained, outcome) -> None:
         "recall_at_1pct",
         "oracle.precision_at_capacity",
         "ratio_to_oracle.precision_at_capacity",
+        "ceiling.precision_at_capacity",
+        "ratio_to_ceiling.precision_at_capacity",
+        "ratio_to_ceiling.precision_at_capacity_ci_low",
         "test_1.precision_at_capacity",
     ):
         assert name in metrics, name
@@ -106,6 +126,11 @@ def test_logged_files_hold_no_pupil_identifiers(trained) -> None:
     assert not tokens & upns
     assert not tokens & pseudonyms
     manifest = json.loads(next(mlruns.rglob("data_manifest.json")).read_text())
+    # the rows by who can be listed: only the eligible were fitted and scored, and on
+    # the boosted LA some children were in AP after an exclusion or already missing
+    eligibility = manifest["eligibility"]
+    assert eligibility["eligible"] > 0
+    assert sum(v for k, v in eligibility.items() if k != "eligible") > 0
     assert manifest["labels"]["rows"] == (
         manifest["labels"]["positives"]
         + manifest["labels"]["negatives"]

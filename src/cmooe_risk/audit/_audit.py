@@ -276,7 +276,7 @@ def run_audit(inputs: AuditInputs) -> AuditResult:
     groupings = inputs.groupings
     names = metric_names(inputs.labelled, inputs.truth is not None)
 
-    selection = TopKSelection(inputs.score, window.capacity_group, window.capacity)
+    selection = TopKSelection(inputs.order, window.capacity_group, window.capacity)
     point = point_metrics(
         groupings, inputs.labels, selection.fractions(), inputs.score, inputs.truth, names
     )

@@ -38,7 +38,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 #: Columns with a fixed meaning, which cannot be group attributes.
-RESERVED_COLUMNS = ("as_of", "locality", "cluster", "score", "label", "truth")
+RESERVED_COLUMNS = ("as_of", "locality", "cluster", "score", "rank", "label", "truth")
 _REQUIRED = ("as_of", "locality", "cluster", "score")
 
 LABELLED = "labelled"
@@ -60,6 +60,9 @@ class AuditInputs:
         builds them.
     score : ndarray of float64
         Calibrated probabilities in [0, 1].
+    order : ndarray of float64
+        What the lists rank by: the frame's ``rank`` column (a model's raw score, which
+        its calibration never reorders) if it has one, else ``score``.
     labels : ndarray of int8
         0/1 outcomes; all 0 for a live list, where no metric reads them.
     truth : ndarray of float64 or None
@@ -71,6 +74,7 @@ class AuditInputs:
     kind: str
     window: Window
     score: FloatArray
+    order: FloatArray
     labels: npt.NDArray[np.int8]
     truth: FloatArray | None
     groupings: tuple[Grouping, ...]
@@ -212,6 +216,11 @@ def prepare_inputs(
             "audit it with audit_live_list"
         )
     score = _probabilities(frame, "score")
+    order = score
+    if "rank" in frame.columns:
+        order = pd.to_numeric(frame["rank"], errors="coerce").to_numpy(dtype=np.float64)
+        if not np.isfinite(order).all():
+            raise ValueError("column 'rank' has missing or infinite values")
     truth = None
     if "truth" in frame.columns:
         if frame["truth"].isna().all():
@@ -252,6 +261,7 @@ def prepare_inputs(
         kind=kind,
         window=window,
         score=score,
+        order=order,
         labels=window.labels,
         truth=truth,
         groupings=build_groupings(codes, len(frame), intersections),

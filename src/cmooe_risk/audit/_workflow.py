@@ -31,6 +31,7 @@ __all__ = [
 
 PREDICTIONS_DIR = "predictions"
 SCORE_PREFIX = "score__"
+RANK_PREFIX = "rank__"
 #: Run tags that record the audit; ``models promote`` reads them.
 TAG_AUDITED = "cmooe.fairness.audited"
 TAG_FLAGS = "cmooe.fairness.flags"
@@ -43,12 +44,18 @@ def predictions_path(workspace: Workspace, training_run_id: str) -> Path:
 
 
 def write_predictions(
-    workspace: Workspace, training_run_id: str, frame: pd.DataFrame, scores: dict
+    workspace: Workspace,
+    training_run_id: str,
+    frame: pd.DataFrame,
+    scores: dict,
+    ranks: dict | None = None,
 ) -> Path:
-    """Store the test rows with every model's score, for audits of any of the runs."""
+    """Store the test rows with every model's score (and what its lists rank by, the raw
+    score), for audits of any of the runs."""
     path = predictions_path(workspace, training_run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = frame.assign(**{f"{SCORE_PREFIX}{name}": values for name, values in scores.items()})
+    table = table.assign(**{f"{RANK_PREFIX}{name}": v for name, v in (ranks or {}).items()})
     with atomic_target(path) as partial:
         table.to_parquet(partial, index=False)
     return path
@@ -82,7 +89,7 @@ def blocking_flags(result, config: FairnessConfig) -> pd.DataFrame:
     return flags[keep]
 
 
-def _frame(predictions: pd.DataFrame, score_column: str) -> pd.DataFrame:
+def _frame(predictions: pd.DataFrame, score_name: str) -> pd.DataFrame:
     from cmooe_risk.audit._groups import derive_groups
 
     keyed = predictions.rename(columns={"cluster": "pupil_pseudonym"})
@@ -92,10 +99,12 @@ def _frame(predictions: pd.DataFrame, score_column: str) -> pd.DataFrame:
             "as_of": predictions["as_of"],
             "locality": predictions["locality"],
             "cluster": predictions["cluster"],
-            "score": predictions[score_column],
+            "score": predictions[SCORE_PREFIX + score_name],
             "label": predictions["label"],
         }
     )
+    if RANK_PREFIX + score_name in predictions:
+        frame["rank"] = predictions[RANK_PREFIX + score_name]
     if "oracle_unbiased" in predictions:
         frame["truth"] = predictions["oracle_unbiased"]
     for column in ("sex", "ethnicity_major", "fsm", "sen", "eal", "care"):
@@ -133,7 +142,7 @@ def audit_run(workspace: Workspace, run_id: str, *, client=None) -> RunAudit:
             "or retrain."
         )
     predictions = pd.read_parquet(path)
-    frame = _frame(predictions, SCORE_PREFIX + tags.get("cmooe.score_column", model))
+    frame = _frame(predictions, tags.get("cmooe.score_column", model))
     config = workspace.config.fairness
     localities = workspace.config.localities
     words = outcome.replace("_", " ")

@@ -171,7 +171,7 @@ def list_(
             str(row.item_id),
             escape(row.locality),
             row.outcome.replace("_", " "),
-            str(row.rank),
+            "known" if row.section == "known_case" else str(row.rank),
             row.pupil_pseudonym[:12],
             row.year_group or "",
             f"{row.risk:.1%}" if row.risk == row.risk else "",

@@ -95,6 +95,14 @@ def register(app: typer.Typer) -> None:
                 help="Print the calibration table; exit with code 6 if a figure is outside its tolerance.",
             ),
         ] = False,
+        ceiling: Annotated[
+            bool,
+            typer.Option(
+                "--ceiling/--no-ceiling",
+                help="Also write the recorded-data ceiling (the best risk achievable from the "
+                "records) beside the ground truth; about doubles the ground truth's time.",
+            ),
+        ] = True,
     ) -> None:
         """Generate a synthetic local authority: the nine extracts, ground truth and a manifest.
 
@@ -115,6 +123,7 @@ def register(app: typer.Typer) -> None:
                 out=out_dir,
                 fmt=file_format,
                 end=parse_optional_date(end, "--end"),
+                ceiling=ceiling,
             )
         table = Table(title=f"Synthetic LA ({manifest.profile}) in {manifest.out_dir}")
         table.add_column("file")

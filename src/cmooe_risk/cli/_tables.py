@@ -47,13 +47,28 @@ def summary_table(
         table.add_column(column)
     for label in COLUMNS.values():
         table.add_column(label, justify="right")
-    if oracle or "ratio_to_oracle" in frame:
-        table.add_column("vs oracle", justify="right")
+    # the oracle knows the hidden state; the ceiling is the best the records allow
+    references = [
+        (reference, label)
+        for reference, label in (("oracle", "vs oracle"), ("ceiling", "vs ceiling"))
+        if f"ratio_to_{reference}" in frame or (oracle and reference == "oracle")
+    ]
+    for _, label in references:
+        table.add_column(label, justify="right")
     for row in frame.to_dict("records"):
         cells = [str(row.get(column, "")) for column in leading]
         cells += [metric_cell(row, metric) for metric in COLUMNS]
-        if oracle or "ratio_to_oracle" in frame:
-            ratio = row.get("ratio_to_oracle")
-            cells.append("-" if _missing(ratio) else f"{ratio:.2f}x")
+        for reference, _ in references:
+            cells.append(_ratio_cell(row, f"ratio_to_{reference}"))
         table.add_row(*cells)
     return table
+
+
+def _ratio_cell(row, key: str) -> str:
+    ratio = row.get(key)
+    if _missing(ratio):
+        return "-"
+    low, high = row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+    if _missing(low) or _missing(high):
+        return f"{ratio:.2f}x"
+    return f"{ratio:.2f}x\n[{low:.2f}, {high:.2f}]"

@@ -60,10 +60,12 @@ def register(app: typer.Typer) -> None:
                 f"MLflow experiment {config.experiment_name} (id {result.experiment_id}), "
                 f"training run {result.parent_run_id}, {result.seconds:.0f} s."
             )
+            if result.recommendation is not None:
+                out.print(result.recommendation.text)
             if result.challenger_version:
-                challenger_run = result.model_runs[config.challenger]
+                challenger_run = result.model_runs[result.challenger]
                 out.print(
-                    f"Registered {config.challenger} as cmooe-{config.outcome} version "
+                    f"Registered {result.challenger} as cmooe-{config.outcome} version "
                     f"{result.challenger_version} (alias challenger). To make it the champion: "
                     f"cmooe-risk models promote --outcome {config.outcome} --run {challenger_run}"
                 )

@@ -45,6 +45,7 @@ _BY_AS_OF_METRICS = (
     "rows",
 )
 _METRIC_COLUMNS = ["score", "metric", "value", "ci_low", "ci_high"]
+_RATIO_COLUMNS = ["score", "reference", "metric", "value", "ci_low", "ci_high"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,10 +57,10 @@ class EvaluationResult:
     metrics : pandas.DataFrame
         One row per (score, metric): ``score, metric, value, ci_low, ci_high``.
     ratios : pandas.DataFrame
-        Same columns: for each score other than the reference ``ratio_to``, its metric
-        divided by the reference's (``score`` names the numerator). The CI is the
-        percentile interval of the per-replicate ratio (paired). Empty when there is no
-        reference score.
+        ``score, reference, metric, value, ci_low, ci_high``: for each reference in
+        ``ratio_to`` and each other score, the score's metric divided by the
+        reference's. The CI is the percentile interval of the per-replicate ratio
+        (paired). Empty when there is no reference score.
     by_as_of : pandas.DataFrame
         ``score, as_of, metric, value, ci_low, ci_high`` for the metrics
         ``precision_at_capacity, recall_at_capacity, list_size_capacity, positives, rows``
@@ -72,8 +73,8 @@ class EvaluationResult:
         decreasing), at most 500 points per score.
     n_boot : int
         Bootstrap replicates behind the CIs (0: CIs are NaN).
-    ratio_to : str or None
-        The reference score of ``ratios``; None when there are no ratios.
+    ratio_to : tuple of str
+        The reference scores of ``ratios`` (empty when there are no ratios).
     warnings : tuple of str
         Caveats a reader of the figures should see, e.g. too few positives.
     """
@@ -84,7 +85,7 @@ class EvaluationResult:
     calibration: pd.DataFrame
     pr_curves: pd.DataFrame
     n_boot: int
-    ratio_to: str | None = None
+    ratio_to: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
     @property
@@ -100,6 +101,19 @@ class EvaluationResult:
         if match.empty:
             raise KeyError(f"no metric {metric!r} for score {score!r}")
         return float(match.iloc[0])
+
+    def ratio(self, score: str, reference: str, metric: str) -> tuple[float, float, float]:
+        """``(value, ci_low, ci_high)`` of ``score``'s metric over ``reference``'s."""
+        table = self.ratios
+        match = table[
+            (table["score"] == score)
+            & (table["reference"] == reference)
+            & (table["metric"] == metric)
+        ]
+        if match.empty:
+            raise KeyError(f"no ratio of {metric!r} for {score!r} to {reference!r}")
+        row = match.iloc[0]
+        return float(row["value"]), float(row["ci_low"]), float(row["ci_high"])
 
 
 def _metric_names(k_percents: tuple[float, ...]) -> list[str]:
@@ -164,18 +178,22 @@ _PREFIX_MARGIN = 20
 class _ScoreEvaluator:
     """One score's sort orders, built once, and its metrics for any pupil weights."""
 
-    def __init__(self, window: Window, values: FloatArray) -> None:
+    def __init__(self, window: Window, values: FloatArray, order: FloatArray | None = None) -> None:
+        """``values`` are the score (probabilities for Brier and calibration); lists and
+        rank metrics order by ``order`` (default ``values``), e.g. a model's raw score,
+        which its monotone calibration can only tie, never reorder."""
         self.window = window
         labels = window.labels
-        self.overall = TieBlocks.build(values, labels)
+        order = values if order is None else order
+        self.overall = TieBlocks.build(order, labels)
         self.segments = self.overall.positive_segments()
         self.capacity = TopK(
-            TieBlocks.build(values, labels, window.capacity_group),
+            TieBlocks.build(order, labels, window.capacity_group),
             2.0 * window.capacity + _PREFIX_MARGIN,
         )
         self.top_percent = None
         if window.k_percents:
-            by_as_of = TieBlocks.build(values, labels, window.as_of)
+            by_as_of = TieBlocks.build(order, labels, window.as_of)
             longest = top_k_percent_sizes(by_as_of.group_rows, max(window.k_percents))
             self.top_percent = TopK(by_as_of, 2.0 * longest + _PREFIX_MARGIN)
         self.is_probability = bool(values.min() >= 0.0 and values.max() <= 1.0)
@@ -295,7 +313,8 @@ def evaluate_window(
     k_percents: Iterable[float] | float = (1.0, 5.0),
     n_boot: int = 200,
     seed: int | None = 0,
-    ratio_to: str | None = "oracle",
+    ratio_to: str | Iterable[str] | None = "oracle",
+    rank_by: Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
     """Evaluate one or more scores on a test window, at the caseworkers' capacity.
 
@@ -326,8 +345,15 @@ def evaluate_window(
         Bootstrap replicates; 0 skips the bootstrap and leaves the CIs NaN.
     seed : int or None, default 0
         Seed of the bootstrap.
-    ratio_to : str or None, default "oracle"
-        Reference score for ``ratios``; no ratios if None or not among ``scores``.
+    ratio_to : str, list of str or None, default "oracle"
+        Reference score(s) for ``ratios`` (e.g. the oracle and the recorded-data
+        ceiling); a name not among ``scores`` is skipped with a warning.
+    rank_by : mapping of str to array-like, optional
+        For some scores, the values their lists, ROC AUC and average precision order by,
+        e.g. a calibrated model's raw score: a monotone calibration ties scores (isotonic
+        steps) but never reorders them, so ranking by the raw score keeps the model's own
+        order. Brier and calibration still use ``scores``. Ties left in the order are
+        credited with their expected value.
 
     Returns
     -------
@@ -347,9 +373,12 @@ def evaluate_window(
     0.31
     """
     window = prepare_window(
-        frame, scores, capacities, default_capacity, k_percents, n_boot, ratio_to
+        frame, scores, capacities, default_capacity, k_percents, n_boot, ratio_to, rank_by
     )
-    evaluators = {name: _ScoreEvaluator(window, values) for name, values in window.scores.items()}
+    evaluators = {
+        name: _ScoreEvaluator(window, values, window.rank_by[name])
+        for name, values in window.scores.items()
+    }
     names = _metric_names(window.k_percents)
 
     unweighted = _Totals.of(window, None)
@@ -381,7 +410,7 @@ def evaluate_window(
         ],
         ignore_index=True,
     )
-    ratios, ratio_note = _ratios(window, names, point, replicates)
+    ratios, ratio_notes, references = _ratios(window, names, point, replicates)
     calibration = [
         _calibration(name, window.scores[name], window.labels)
         for name, evaluator in evaluators.items()
@@ -396,9 +425,7 @@ def evaluate_window(
             )
         )
 
-    notes = _warnings(window, evaluators, replicates)
-    if ratio_note:
-        notes.append(ratio_note)
+    notes = [*_warnings(window, evaluators, replicates), *ratio_notes]
     return EvaluationResult(
         metrics=metrics,
         ratios=ratios,
@@ -410,7 +437,7 @@ def evaluate_window(
         ),
         pr_curves=pd.concat(curves, ignore_index=True),
         n_boot=window.n_boot,
-        ratio_to=window.ratio_to if not ratios.empty else None,
+        ratio_to=references,
         warnings=tuple(notes),
     )
 
@@ -438,33 +465,37 @@ def _ratios(
     names: list[str],
     point: dict[str, dict[str, np.ndarray]],
     replicates: dict[str, np.ndarray],
-) -> tuple[pd.DataFrame, str | None]:
-    reference = window.ratio_to
-    if reference is None:
-        return pd.DataFrame(columns=_METRIC_COLUMNS), None
-    if reference not in point:
-        note = (
-            f"ratio_to {reference!r} is not one of the scores "
-            f"({', '.join(map(repr, point))}): no ratios computed"
-        )
-        return pd.DataFrame(columns=_METRIC_COLUMNS), note
+) -> tuple[pd.DataFrame, list[str], tuple[str, ...]]:
+    """Paired ratios of every score to each reference; notes; the references used."""
+    notes = [
+        f"ratio_to {reference!r} is not one of the scores "
+        f"({', '.join(map(repr, point))}): no ratios to it computed"
+        for reference in window.ratio_to
+        if reference not in point
+    ]
+    references = tuple(r for r in window.ratio_to if r in point)
     ratio_names = _ratio_metric_names(window.k_percents)
     columns = [names.index(metric) for metric in ratio_names]
     frames = []
-    for name in point:
-        if name == reference:
-            continue
-        value = paired_ratio(point[name]["scalars"][columns], point[reference]["scalars"][columns])
-        paired = None
-        if window.n_boot > 0:
-            paired = paired_ratio(
-                replicates[f"{name}/scalars"][:, columns],
-                replicates[f"{reference}/scalars"][:, columns],
+    for reference in references:
+        for name in point:
+            if name == reference:
+                continue
+            value = paired_ratio(
+                point[name]["scalars"][columns], point[reference]["scalars"][columns]
             )
-        frames.append(_tidy(name, ratio_names, value, paired))
+            paired = None
+            if window.n_boot > 0:
+                paired = paired_ratio(
+                    replicates[f"{name}/scalars"][:, columns],
+                    replicates[f"{reference}/scalars"][:, columns],
+                )
+            frames.append(
+                _tidy(name, ratio_names, value, paired).assign(reference=reference)[_RATIO_COLUMNS]
+            )
     if not frames:
-        return pd.DataFrame(columns=_METRIC_COLUMNS), None
-    return pd.concat(frames, ignore_index=True), None
+        return pd.DataFrame(columns=_RATIO_COLUMNS), notes, ()
+    return pd.concat(frames, ignore_index=True), notes, references
 
 
 def _warnings(

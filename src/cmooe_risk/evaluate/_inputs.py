@@ -62,7 +62,9 @@ class Window:
     capacity: FloatArray
     k_percents: tuple[float, ...]
     n_boot: int
-    ratio_to: str | None
+    ratio_to: tuple[str, ...]
+    #: per score, the values its lists and rank metrics order by (default: the score)
+    rank_by: dict[str, FloatArray]
     unused_capacities: tuple[str, ...] = ()
 
     @property
@@ -108,10 +110,10 @@ def _labels(column: pd.Series) -> npt.NDArray[np.int8]:
     return values.astype(np.int8)
 
 
-def _scores(scores: Any, n_rows: int) -> dict[str, FloatArray]:
+def _scores(scores: Any, n_rows: int, what: str = "scores") -> dict[str, FloatArray]:
     if not isinstance(scores, Mapping) or not scores:
         raise ValueError(
-            f"scores must be a non-empty mapping of name to array; got {type(scores).__name__}"
+            f"{what} must be a non-empty mapping of name to array; got {type(scores).__name__}"
         )
     checked = {}
     for name, raw in scores.items():
@@ -120,18 +122,18 @@ def _scores(scores: Any, n_rows: int) -> dict[str, FloatArray]:
         try:
             values = np.asarray(raw, dtype=np.float64)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"scores[{name!r}] is not numeric: {error}") from None
+            raise ValueError(f"{what}[{name!r}] is not numeric: {error}") from None
         if values.ndim != 1:
-            raise ValueError(f"scores[{name!r}] must be one-dimensional; got shape {values.shape}")
+            raise ValueError(f"{what}[{name!r}] must be one-dimensional; got shape {values.shape}")
         if values.shape[0] != n_rows:
             raise ValueError(
-                f"scores[{name!r}] has {values.shape[0]} values; frame has {n_rows} rows"
+                f"{what}[{name!r}] has {values.shape[0]} values; frame has {n_rows} rows"
             )
         bad = ~np.isfinite(values)
         if bad.any():
             first = int(np.argmax(bad))
             raise ValueError(
-                f"scores[{name!r}] has {int(bad.sum())} NaN or infinite value(s) "
+                f"{what}[{name!r}] has {int(bad.sum())} NaN or infinite value(s) "
                 f"(first at row {first}: {values[first]})"
             )
         checked[name] = values
@@ -173,7 +175,8 @@ def prepare_window(
     default_capacity: int,
     k_percents: Iterable[float] | float,
     n_boot: int,
-    ratio_to: str | None,
+    ratio_to: str | Iterable[str] | None,
+    rank_by: Mapping[str, Any] | None = None,
 ) -> Window:
     """Validate the arguments of ``evaluate_window`` and encode the window.
 
@@ -205,11 +208,23 @@ def prepare_window(
         for locality, value in capacities.items()
     }
     k = _k_percents(k_percents)
-    if ratio_to is not None and not isinstance(ratio_to, str):
-        raise ValueError(f"ratio_to must be a score name or None; got {ratio_to!r}")
+    references = _references(ratio_to)
 
     labels = _labels(frame["label"])
     checked_scores = _scores(scores, len(frame))
+    order = dict(checked_scores)
+    if rank_by is not None:
+        if isinstance(rank_by, Mapping) and not rank_by:
+            rank_by = None
+        else:
+            checked = _scores(rank_by, len(frame), "rank_by")
+            unknown = [name for name in checked if name not in checked_scores]
+            if unknown:
+                raise ValueError(
+                    f"rank_by names score(s) {', '.join(map(repr, unknown))} that are not in "
+                    f"scores ({', '.join(map(repr, checked_scores))})"
+                )
+            order.update(checked)
     cluster, pupils = _codes(frame, "cluster")
     as_of, as_of_values = _codes(frame, "as_of")
     locality, localities = _codes(frame, "locality")
@@ -233,7 +248,25 @@ def prepare_window(
         capacity=capacity[pairs % len(localities)],
         k_percents=k,
         n_boot=n_boot,
-        ratio_to=ratio_to,
+        ratio_to=references,
+        rank_by=order,
         # Most likely a misspelt locality, whose pupils then get the default capacity.
         unused_capacities=tuple(str(name) for name in capacity_of if name not in localities),
     )
+
+
+def _references(ratio_to: object) -> tuple[str, ...]:
+    """``ratio_to`` as a tuple of score names (empty for None)."""
+    if ratio_to is None:
+        return ()
+    if isinstance(ratio_to, str):
+        return (ratio_to,)
+    try:
+        names = tuple(ratio_to)  # type: ignore[arg-type]
+    except TypeError:
+        names = None
+    if names is None or not all(isinstance(name, str) for name in names):
+        raise ValueError(
+            f"ratio_to must be a score name, a list of score names or None; got {ratio_to!r}"
+        )
+    return names

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cmooe_risk._validation import describe_validation_error
 from cmooe_risk.contracts import CODE_LISTS
 from cmooe_risk.errors import ConfigError
+from cmooe_risk.outcomes._eligibility import EligibilityRule
 
 __all__ = ["OUTCOME_NAMES", "OutcomeSpec", "load_outcomes", "outcome_spec"]
 
@@ -71,6 +72,8 @@ class OutcomeSpec(BaseModel):
     leavers: Literal["exclude", "negative"] = "exclude"
     left_la_leaving_reasons: Codes = ("MOVED_OUT_OF_LA",)
     left_la_register_outcomes: Codes = ("MOVED_OUT_OF_LA",)
+    #: who takes no place on the list (see _eligibility.py); first matching rule wins
+    eligibility: tuple[EligibilityRule, ...] = ()
     # permanent_exclusion
     exclusion_categories: Codes | None = None
     exclusion_statuses: Codes | None = None
@@ -111,6 +114,17 @@ class OutcomeSpec(BaseModel):
                     f"{key} has {', '.join(map(repr, unknown))}, not in the {list_name} "
                     f"code list ({', '.join(CODE_LISTS[list_name])})"
                 )
+        from cmooe_risk.features import load_catalog
+
+        known = {f.name for f in load_catalog().model_features}
+        unknown = [
+            c.feature for rule in self.eligibility for c in rule.when if c.feature not in known
+        ]
+        if unknown:
+            raise ValueError(
+                f"eligibility uses {', '.join(map(repr, unknown))}, not model features of the "
+                "feature catalog"
+            )
         if (
             self.off_roll_first_year is not None
             and self.off_roll_last_year is not None

@@ -17,6 +17,7 @@ from cmooe_risk._atomic import atomic_target
 from cmooe_risk.errors import ConfigError, StateError
 from cmooe_risk.queue._schema import (
     OPEN_STATUSES,
+    SECTIONS,
     STATUSES,
     TRANSITIONS,
     queue_items,
@@ -41,6 +42,7 @@ ITEM_COLUMNS = (
     "movement",
     "status",
     "listed",
+    "section",
     "on_roll",
     "reasons",
     "protective",
@@ -51,6 +53,7 @@ ITEM_COLUMNS = (
     "model_version",
 )
 OUTCOMES = ("permanent_exclusion", "missing_education")
+KNOWN_CASE = SECTIONS[1]
 
 
 def default_actor() -> str:
@@ -126,8 +129,15 @@ def _select_items(connection, locality, outcome, status, include_unlisted) -> pd
     else:
         query = query.where(queue_items.c.status.in_(OPEN_STATUSES))
     if not include_unlisted:
-        query = query.where(queue_items.c.listed.is_(True))
-    query = query.order_by(queue_items.c.locality, queue_items.c.outcome, queue_items.c.rank)
+        # this week's list, and the known cases shown apart from it
+        query = query.where(queue_items.c.listed.is_(True) | (queue_items.c.section == KNOWN_CASE))
+    # the ranked list first, then the known cases
+    query = query.order_by(
+        queue_items.c.locality,
+        queue_items.c.outcome,
+        queue_items.c.section.desc(),
+        queue_items.c.rank,
+    )
     rows = connection.execute(query).mappings().all()
     frame = pd.DataFrame([dict(row) for row in rows], columns=list(ITEM_COLUMNS))
     for column in ("reasons", "protective", "changes"):
@@ -256,6 +266,7 @@ def _export_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "outcome": frame["outcome"].str.replace("_", " "),
+            "list": frame["section"].map({"list": "ranked list", KNOWN_CASE: "known case"}),
             "rank": frame["rank"],
             "item": frame["item_id"],
             "pupil (pseudonym)": frame["pupil_pseudonym"],

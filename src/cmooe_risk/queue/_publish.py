@@ -22,6 +22,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from cmooe_risk.config import QueueConfig
 from cmooe_risk.errors import StateError
 from cmooe_risk.queue._schema import (
+    SECTIONS,
     queue_items,
     run_items,
     scoring_runs,
@@ -31,6 +32,7 @@ from cmooe_risk.queue._store import QueueStore, now_utc
 
 __all__ = ["PublishResult", "ScoredWeek", "publish", "records", "roll_digest"]
 
+KNOWN_CASE = SECTIONS[1]
 #: Who the status history names for changes the weekly job makes.
 SYSTEM_ACTOR = "cmooe-risk score"
 #: Columns the scored roll must have, one row per pupil per outcome.
@@ -44,6 +46,7 @@ ROLL_COLUMNS = (
     "rank",
     "band",
     "listed",
+    "section",
     "reasons",
     "protective",
     "changes",
@@ -192,7 +195,8 @@ def _apply(
     )
     keys = ["pupil_pseudonym", "outcome"]
     known = roll.merge(items[keys], on=keys, how="left", indicator=True)["_merge"].eq("both")
-    fresh = roll[roll["listed"].to_numpy() & ~known.to_numpy()]
+    shown = roll["listed"].to_numpy() | roll["section"].eq(KNOWN_CASE).to_numpy()
+    fresh = roll[shown & ~known.to_numpy()]
     now = now_utc()
     new_ids = _insert_new(connection, fresh, week, now)
 
@@ -204,6 +208,7 @@ def _apply(
     previous = _previous(connection, previous_run)
     merged = merged.merge(previous, on="item_id", how="left")
     merged["movement"] = _movement(merged, on_roll, config.movement_ratio)
+    merged.loc[merged["section"].eq(KNOWN_CASE).to_numpy(), "movement"] = "known case"
     merged["on_roll"] = on_roll
 
     # An item closed with no score (off roll) reopens as soon as it is listed again.
@@ -217,7 +222,8 @@ def _apply(
     _history(connection, merged, new_ids, reopen, week, now, actor, config)
     listed = merged["listed"].eq(True).to_numpy()
     rows = merged.assign(run_id=week.run_id, listed=listed)
-    columns = ["run_id", "item_id", "risk", "rank", "band", "listed", "movement"]
+    rows["section"] = rows["section"].where(rows["section"].eq(KNOWN_CASE), "list")
+    columns = ["run_id", "item_id", "risk", "rank", "band", "listed", "section", "movement"]
     connection.execute(insert(run_items), records(rows[columns]))
     return PublishResult(
         run_id=week.run_id,
@@ -284,9 +290,10 @@ def _item_values(row: dict, week: ScoredWeek, now) -> dict:
         "as_of": week.as_of,
         "run_id": week.run_id,
         "risk": float(row["risk"]),
-        "rank": int(row["rank"]),
+        "rank": None if pd.isna(row["rank"]) else int(row["rank"]),
         "band": row["band"],
         "listed": bool(row["listed"]),
+        "section": KNOWN_CASE if row["section"] == KNOWN_CASE else "list",
         "reasons": json.dumps(list(row["reasons"])),
         "protective": json.dumps(list(row["protective"])),
         "changes": json.dumps(list(row["changes"])),
@@ -370,6 +377,11 @@ def _update_items(connection, merged: pd.DataFrame, week: ScoredWeek, now) -> No
 
 
 def _history(connection, merged, new_ids, reopen, week, now, actor, config) -> None:
+    section = merged.set_index("item_id")["section"]
+    notes = {
+        "list": "Entered this week's list for the locality.",
+        KNOWN_CASE: "Recorded as a known case: the child already has the outcome.",
+    }
     rows = [
         {
             "item_id": int(item_id),
@@ -377,7 +389,7 @@ def _history(connection, merged, new_ids, reopen, week, now, actor, config) -> N
             "to_status": "new",
             "changed_by": actor,
             "changed_at": now,
-            "note": "Entered this week's list for the locality.",
+            "note": notes[KNOWN_CASE if section.get(item_id) == KNOWN_CASE else "list"],
             "run_id": week.run_id,
         }
         for item_id in new_ids["item_id"]

@@ -26,6 +26,7 @@ __all__ = [
     "MOVEMENTS",
     "OPEN_STATUSES",
     "SCHEMA_VERSION",
+    "SECTIONS",
     "STATUSES",
     "TRANSITIONS",
     "audit_log",
@@ -37,8 +38,12 @@ __all__ = [
     "status_history",
 ]
 
-#: Bumped whenever a table changes; a database of another version is refused.
-SCHEMA_VERSION = 1
+#: Bumped whenever a table changes; an older database is migrated (``_store.py``), a
+#: newer one refused.
+SCHEMA_VERSION = 2
+#: Where an item sits this week: the ranked list, or the known cases (children who
+#: already have the outcome, e.g. an open CME episode, shown apart and never ranked).
+SECTIONS = ("list", "known_case")
 
 #: Caseworker statuses, in workflow order.
 STATUSES = ("new", "in_review", "action_agreed", "no_action_needed", "closed")
@@ -53,7 +58,7 @@ TRANSITIONS = {
     "closed": ("in_review",),
 }
 #: How a pupil's risk moved since the previous published run.
-MOVEMENTS = ("new", "rising", "steady", "falling", "left roll")
+MOVEMENTS = ("new", "rising", "steady", "falling", "left roll", "known case")
 
 metadata = MetaData()
 
@@ -100,6 +105,7 @@ queue_items = Table(
     Column("rank", Integer),
     Column("band", String(32)),
     Column("listed", Boolean, nullable=False),  # in this week's top k of the locality
+    Column("section", String(16), nullable=False, server_default="list"),  # SECTIONS
     Column("on_roll", Boolean, nullable=False),
     Column("movement", String(16), nullable=False),
     Column("reasons", Text, nullable=False),  # JSON list of sentences
@@ -121,6 +127,7 @@ run_items = Table(
     Column("rank", Integer),
     Column("band", String(32)),
     Column("listed", Boolean, nullable=False),
+    Column("section", String(16), nullable=False, server_default="list"),
     Column("movement", String(16), nullable=False),
 )
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from cmooe_risk.config import Workspace
@@ -145,6 +145,8 @@ def open_store(workspace: Workspace, url: str | None = None) -> QueueStore:
                 connection.execute(
                     insert(schema_info).values(key="schema_version", value=str(SCHEMA_VERSION))
                 )
+            elif found.isdigit() and int(found) < SCHEMA_VERSION:
+                _migrate(connection, int(found))
             elif found != str(SCHEMA_VERSION):
                 raise StateError(
                     f"The queue database {_safe(url)} has schema version {found}; this "
@@ -162,6 +164,30 @@ def open_store(workspace: Workspace, url: str | None = None) -> QueueStore:
             "Check queue_database_url in cmooe-risk.yaml."
         ) from error
     return store
+
+
+#: Statements that bring a database from the version named up to the next, in the same
+#: transaction as the open. Portable SQL: SQLite and PostgreSQL run it the same.
+_MIGRATIONS = {
+    # 1 -> 2: known cases, shown apart from the ranked list
+    1: (
+        "ALTER TABLE queue_items ADD COLUMN section VARCHAR(16) NOT NULL DEFAULT 'list'",
+        "ALTER TABLE run_items ADD COLUMN section VARCHAR(16) NOT NULL DEFAULT 'list'",
+    ),
+}
+
+
+def _migrate(connection, version: int) -> None:
+    """Upgrade an older database's tables in place, version by version."""
+    while version < SCHEMA_VERSION:
+        for statement in _MIGRATIONS[version]:
+            connection.execute(text(statement))
+        version += 1
+    connection.execute(
+        update(schema_info)
+        .where(schema_info.c.key == "schema_version")
+        .values(value=str(SCHEMA_VERSION))
+    )
 
 
 def _safe(url: str) -> str:

@@ -93,6 +93,9 @@ class ChampionCard:
         a CI is None where the run has none.
     oracle_ratio : float or None
         Precision at capacity as a share of the true risk's (synthetic LAs only).
+    ceiling_ratio : float or None
+        The same as a share of the best achievable from the LA's records (synthetic LAs
+        only; see ``cmooe_risk.synth``).
     tags : dict
         The run's ``cmooe.*`` tags (fairness flags, accepted risk, horizon).
     error : str or None
@@ -105,6 +108,7 @@ class ChampionCard:
     model: str
     metrics: dict[str, tuple[float, float | None, float | None]] = field(default_factory=dict)
     oracle_ratio: float | None = None
+    ceiling_ratio: float | None = None
     tags: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
@@ -171,6 +175,7 @@ def champion_cards(workspace: Workspace, models: dict[str, dict]) -> list[Champi
                 **base,
                 metrics=metrics,
                 oracle_ratio=logged.get("ratio_to_oracle.precision_at_capacity"),
+                ceiling_ratio=logged.get("ratio_to_ceiling.precision_at_capacity"),
                 tags=tags,
             )
         )

@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, select
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import ConfigError, StateError
 from cmooe_risk.queue import QueueStore
-from cmooe_risk.queue._schema import queue_items, run_items, scoring_runs
+from cmooe_risk.queue._schema import SECTIONS, queue_items, run_items, scoring_runs
 
 __all__ = [
     "LocalityPack",
@@ -32,6 +32,7 @@ __all__ = [
     "run_localities",
 ]
 
+KNOWN_CASE = SECTIONS[1]
 #: Outcomes in the order a pack shows them.
 OUTCOMES = ("permanent_exclusion", "missing_education")
 #: Statuses that still need someone to act ("actions outstanding").
@@ -46,6 +47,7 @@ ITEM_COLUMNS = (
     "risk",
     "rank",
     "band",
+    "section",
     "movement",
     "status",
     "reasons",
@@ -107,8 +109,14 @@ class LocalityPack:
     fairness: dict = field(default_factory=dict)
 
     def outcome_items(self, outcome: str) -> pd.DataFrame:
-        """The listed items of one outcome, in rank order."""
-        return self.items[self.items["outcome"] == outcome].sort_values("rank")
+        """The ranked list of one outcome, in rank order."""
+        items = self.items[(self.items["outcome"] == outcome) & (self.items["section"] == "list")]
+        return items.sort_values("rank")
+
+    def known_cases(self, outcome: str) -> pd.DataFrame:
+        """The known cases of one outcome (children who already have it, shown apart)."""
+        items = self.items
+        return items[(items["outcome"] == outcome) & (items["section"] == KNOWN_CASE)]
 
 
 def find_run(store: QueueStore, as_of: date | None = None) -> PublishedRun:
@@ -212,6 +220,7 @@ def locality_pack(
         run_items.c.risk,
         run_items.c.rank,
         run_items.c.band,
+        run_items.c.section,
         run_items.c.movement,
         queue_items.c.status,
         queue_items.c.reasons,
@@ -224,10 +233,10 @@ def locality_pack(
         .join(run_items, run_items.c.item_id == queue_items.c.item_id)
         .where(
             run_items.c.run_id == run.run_id,
-            run_items.c.listed.is_(True),
+            run_items.c.listed.is_(True) | (run_items.c.section == KNOWN_CASE),
             queue_items.c.locality == locality,
         )
-        .order_by(queue_items.c.outcome, run_items.c.rank)
+        .order_by(queue_items.c.outcome, run_items.c.section.desc(), run_items.c.rank)
     )
     outstanding = (
         select(queue_items.c.outcome, func.count())

@@ -172,7 +172,6 @@ def _header(pack: LocalityPack, generated: datetime, synthetic: bool = False) ->
 def _glance(
     pack: LocalityPack, threshold: int, schools: dict[str, str], band_names: Sequence[str]
 ) -> str:
-    items = pack.items
     roll = show_count(pack.roll, threshold) if pack.roll is not None else "not recorded"
     kpis = [
         '<div class="kpi" id="kpi-roll"><span class="value">'
@@ -181,7 +180,7 @@ def _glance(
     ]
     rows = []
     for outcome in OUTCOMES:
-        listed = items[items["outcome"] == outcome]
+        listed = pack.outcome_items(outcome)
         size = show_count(len(listed), threshold)
         new = show_count(int((listed["movement"] == "new").sum()), threshold)
         outstanding = show_count(pack.outstanding.get(outcome, 0), threshold)
@@ -209,7 +208,9 @@ def _glance(
     notes = (
         f'<p class="small">New this week: listed now and not last week. Actions outstanding: '
         f"this locality's open items with status {statuses}, listed this week or not. "
-        "Bands are multiples of the whole roll's average risk. Counts from 1 to "
+        "Bands compare a child's risk with the list's cut-off (the risk of the last child "
+        "listed in the locality): very high is four times it or more, high twice or more. "
+        "Counts from 1 to "
         f"{threshold - 1} are shown as &lt;{threshold}; {SECONDARY}: withheld so that a "
         "small count cannot be worked out from a total.</p>"
     )
@@ -225,7 +226,8 @@ def _glance(
 
 
 def _schools(pack: LocalityPack, threshold: int, schools: dict[str, str]) -> str:
-    items = pack.items.assign(urn=pack.items["urn"].fillna(""))
+    listed = pack.items[pack.items["section"] == "list"]
+    items = listed.assign(urn=listed["urn"].fillna(""))
     counts = items.groupby(["urn", "outcome"]).size().unstack(fill_value=0)
     counts = counts.reindex(columns=list(OUTCOMES), fill_value=0)
     if counts.empty:
@@ -332,7 +334,38 @@ def _outcome_list(pack: LocalityPack, outcome: str, trends: PupilTrends) -> str:
         )
     return (
         f'<section class="page outcome-list" id="section-{outcome}">'
-        f"<h2>{_e(title)}: ranked list</h2>{intro}{body}</section>"
+        f"<h2>{_e(title)}: ranked list</h2>{intro}{body}"
+        f"{_known_cases(pack, outcome)}</section>"
+    )
+
+
+def _known_cases(pack: LocalityPack, outcome: str) -> str:
+    """Children who already have the outcome: cases to work, listed apart, never ranked."""
+    known = pack.known_cases(outcome)
+    if known.empty:
+        return ""
+    rows = []
+    for row in known.itertuples():
+        if row.year_group in (None, ""):
+            year = "year not recorded"
+        else:
+            year = "Reception" if row.year_group == "R" else f"Year {row.year_group}"
+        status = str(row.status).replace("_", " ")
+        rows.append(
+            f'<tr data-item="{int(row.item_id)}"><td class="who"><span class="code pseudonym">'
+            f"{_e(str(row.pupil_pseudonym)[:PSEUDONYM_CHARS])}</span><br>"
+            f'<span class="small">item {int(row.item_id)}</span></td>'
+            f'<td>URN <span class="code">{_e(row.urn or "none")}</span><br>{_e(year)}</td>'
+            f"<td>{_bullets(row.reasons)}</td><td>{_e(status)}</td></tr>"
+        )
+    return (
+        f'<h3 id="known-{outcome}">Known cases ({len(known)})</h3>'
+        "<p>Children who already have the outcome, so they take no place on the ranked "
+        "list above: the service knows of them already. They are shown so that the "
+        "meeting sees the whole picture, not because of any score.</p>"
+        f'<table class="known" id="known-cases-{outcome}"><thead><tr><th>Pupil</th>'
+        "<th>School and year</th><th>Known because</th><th>Status</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 

@@ -134,7 +134,7 @@ def write_meeting_packs(
         path = out / pack_file_name(pack.locality, run.as_of)
         _write_text(path, page)
         pdf_path = _write_pdf(page, path.with_suffix(".pdf")) if pdf else None
-        listed = {o: int((pack.items["outcome"] == o).sum()) for o in OUTCOMES if o in run.models}
+        listed = {o: len(pack.outcome_items(o)) for o in OUTCOMES if o in run.models}
         with store.transaction() as connection:
             store.log(
                 connection,

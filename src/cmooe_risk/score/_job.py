@@ -43,6 +43,7 @@ from cmooe_risk.queue import (
 )
 from cmooe_risk.score._champion import Champion, load_champions
 from cmooe_risk.score._drift import population_stability
+from cmooe_risk.score._ranking import rank_frame
 
 __all__ = ["ScoreResult", "default_as_of", "score_week"]
 
@@ -235,6 +236,7 @@ def _score_outcome(
     workspace, champion: Champion, now, before, known
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     from cmooe_risk.explain import explain, what_changed
+    from cmooe_risk.outcomes import KNOWN_CASE, eligibility_status, outcome_spec
 
     scorer = champion.scorer
     localities = workspace.config.localities
@@ -250,19 +252,20 @@ def _score_outcome(
             "risk": risk,
         }
     )
-    # Highest risk first; ties broken by pseudonym so a rerun ranks identically.
-    order = np.lexsort((frame["pupil_pseudonym"].to_numpy(), -risk))
-    ranked = frame.iloc[order]
-    rank = ranked.groupby("locality", sort=False).cumcount() + 1
-    frame["rank"] = rank.reindex(frame.index).astype("int64")
-    capacity = frame["locality"].map(localities.capacity).astype("int64")
-    frame["listed"] = frame["rank"] <= capacity
-    frame["band"] = _bands(risk, workspace.config.queue.band_multiples)
+    status, why = eligibility_status(outcome_spec(champion.outcome).eligibility, now)
+    frame["raw_score"] = predictions["raw_score"].to_numpy(dtype=float)
+    frame["eligibility"] = status
+    frame["capacity"] = frame["locality"].map(localities.capacity).astype("int64")
+    frame = rank_frame(frame, workspace.config.queue.band_multiples)
+    frame = frame.drop(columns=["raw_score", "eligibility", "capacity"])
+    listed = frame["listed"].to_numpy()
+    known_case = status == KNOWN_CASE
     frame["model_version"] = champion.version
 
-    # Sentences for the pupils the queues show: the listed, and anyone already an item.
+    # Sentences for the pupils the queues show: the listed, the known cases, and anyone
+    # already an item.
     items = {pupil for pupil, outcome in known if outcome == champion.outcome}
-    shown = frame["listed"].to_numpy() | frame["pupil_pseudonym"].isin(items).to_numpy()
+    shown = listed | known_case | frame["pupil_pseudonym"].isin(items).to_numpy()
     rows = np.flatnonzero(shown)
     # One summary serves the queue's sentences and scores.parquet: rendering is the costly part.
     summary = explain(now, predictions, top=REASONS, protective=PROTECTIVE).summary()
@@ -285,6 +288,10 @@ def _score_outcome(
         found = pd.Index(by_pupil.index).get_indexer(pupils)
         hit = found >= 0
         columns["changes"][rows[hit]] = by_pupil.to_numpy()[found[hit]]
+    # a known case is on the queue for what is known, not for what the model predicts
+    for row in np.flatnonzero(known_case):
+        columns["reasons"][row] = [f"Known case: {why[row]}."]
+        columns["protective"][row] = []
     for name, values in columns.items():
         frame[name] = values
     return frame, summary
@@ -310,14 +317,6 @@ def _year_groups(now: pd.DataFrame) -> np.ndarray:
     year = now["nc_year"].to_numpy(dtype=float, na_value=np.nan)
     text = np.where(year <= 0, "R", np.char.mod("%d", np.nan_to_num(year).astype(int)))
     return np.where(np.isnan(year), None, text).astype(object)
-
-
-def _bands(risk: np.ndarray, multiples: dict[str, float]) -> np.ndarray:
-    """The first band whose multiple of the roll's average risk a pupil reaches."""
-    average = float(np.mean(risk)) if risk.size else 0.0
-    names = list(multiples)
-    conditions = [risk >= multiples[name] * average for name in names]
-    return np.select(conditions, names, "typical").astype(object)
 
 
 def _drift(workspace, champion: Champion, now: pd.DataFrame) -> pd.DataFrame:
@@ -366,6 +365,11 @@ def _manifest(workspace, as_of, now, roll, champions, drift, warnings, timings) 
         "roll_status": now["roll_status"].value_counts().to_dict(),
         "rows_out": {o: int((roll["outcome"] == o).sum()) for o in champions},
         "listed": {o: {k: int(v) for k, v in d.items()} for o, d in per_locality.items()},
+        # children who take no place on a list (outcomes' eligibility), by outcome
+        "sections": {
+            o: {k: int(v) for k, v in roll[roll["outcome"] == o]["section"].value_counts().items()}
+            for o in champions
+        },
         "capacities": {
             loc: workspace.config.localities.capacity(loc)
             for loc in sorted(now["locality"].astype("str").unique())
@@ -396,7 +400,8 @@ def _write_scores(path: Path, roll: pd.DataFrame, explained: dict) -> None:
 
     Pseudonymised and kept in the workspace like the warehouse; never a shared report.
     """
-    keys = ["pupil_pseudonym", "outcome", "locality", "urn", "year_group", "rank", "listed", "band"]
+    keys = ["pupil_pseudonym", "outcome", "locality", "urn", "year_group", "rank", "listed"]
+    keys += ["section", "band"]
     frames = []
     for outcome, summary in explained.items():
         rows = roll[roll["outcome"] == outcome].reset_index(drop=True)

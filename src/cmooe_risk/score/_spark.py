@@ -50,6 +50,8 @@ OUTPUT_COLUMNS = (
     "risk",
     "rank",
     "listed",
+    "section",
+    "band",
     *(f"why_{i}" for i in range(1, REASONS + 1)),
 )
 
@@ -127,8 +129,10 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
                 step(f"Scoring and explaining {outcome.replace('_', ' ')} on Spark"),
             ):
                 predicted, outputs = _predict(spark, features, outcome, champion.features)
-                scored = _explain(predicted, outputs)
-                ranked = _rank(scored, capacities)
+                scored = _explain(
+                    predicted.withColumn("eligibility", _eligibility(outcome)), outputs
+                )
+                ranked = _rank(spark, scored, capacities, workspace.config.queue.band_multiples)
                 target = out_dir / f"{outcome}.parquet"
                 ranked.coalesce(1).write.mode("overwrite").parquet(str(Path(scratch, outcome)))
                 (part,) = Path(scratch, outcome).glob("part-*.parquet")
@@ -214,6 +218,8 @@ def _explain(predicted: DataFrame, outputs: list[str]) -> DataFrame:
             StructField("locality", StringType(), True),
             StructField("urn", StringType(), True),
             StructField("risk", DoubleType(), False),
+            StructField("raw_score", DoubleType(), False),
+            StructField("eligibility", StringType(), False),
             *(StructField(f"why_{i}", StringType(), True) for i in range(1, REASONS + 1)),
         ]
     )
@@ -226,13 +232,16 @@ def _explain(predicted: DataFrame, outputs: list[str]) -> DataFrame:
                 continue
             batch = batch.reset_index(drop=True)
             predictions = batch[outputs]
-            summary = explain(batch.drop(columns=outputs), predictions, top=REASONS).summary()
+            inputs = batch.drop(columns=[*outputs, "eligibility"])
+            summary = explain(inputs, predictions, top=REASONS).summary()
             frame = pd.DataFrame(
                 {
                     "pupil_pseudonym": batch["pupil_pseudonym"].astype(str),
                     "locality": batch["locality"].astype("str"),
                     "urn": batch["urn"].astype("str").where(batch["urn"].notna(), None),
                     "risk": predictions["risk"].to_numpy(),
+                    "raw_score": predictions["raw_score"].to_numpy(dtype=float),
+                    "eligibility": batch["eligibility"].astype(str),
                 }
             )
             for i in range(1, REASONS + 1):
@@ -257,17 +266,25 @@ def _capacities(spark: SparkSession, workspace: Workspace, features: DataFrame) 
     return spark.createDataFrame([(name, int(localities.capacity(name))) for name in names], schema)
 
 
-def _rank(scored: DataFrame, capacities: DataFrame) -> DataFrame:
-    """Rank within locality: highest risk first, ties by pseudonym, as the DuckDB job."""
-    from pyspark.sql import Window
+def _eligibility(outcome: str):
+    """The outcome's eligibility rules as a Spark column (the SQL training uses)."""
     from pyspark.sql import functions as fn
 
-    window = Window.partitionBy("locality").orderBy(
-        fn.col("risk").desc(), fn.col("pupil_pseudonym").asc()
-    )
-    ranked = (
-        scored.withColumn("rank", fn.row_number().over(window).cast("bigint"))
-        .join(fn.broadcast(capacities), on="locality", how="left")
-        .withColumn("listed", fn.col("rank") <= fn.col("capacity"))
-    )
-    return ranked.select(*OUTPUT_COLUMNS).orderBy("locality", "rank")
+    from cmooe_risk.outcomes import eligibility_sql, outcome_spec
+
+    return fn.expr(eligibility_sql(outcome_spec(outcome).eligibility, alias=None))
+
+
+def _rank(spark, scored: DataFrame, capacities: DataFrame, band_multiples) -> DataFrame:
+    """The weekly lists' ranking policy (``score/_ranking.py``), the DuckDB job's SQL."""
+    from pyspark.sql import functions as fn
+
+    from cmooe_risk.features import to_engine
+    from cmooe_risk.score._ranking import ranking_sql
+
+    view = f"scored_{abs(hash(id(scored)))}"
+    scored.join(fn.broadcast(capacities), on="locality", how="left").createOrReplaceTempView(view)
+    ranked = spark.sql(to_engine(ranking_sql(band_multiples, source=view), "spark"))
+    reasons = scored.select("pupil_pseudonym", "urn", *(f"why_{i}" for i in range(1, REASONS + 1)))
+    out = ranked.join(reasons, on="pupil_pseudonym", how="inner")
+    return out.select(*OUTPUT_COLUMNS).orderBy("locality", fn.col("rank").asc_nulls_last())

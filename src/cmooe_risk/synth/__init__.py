@@ -5,7 +5,8 @@ The generator builds places (localities, schools) and pupils, runs a latent week
 Markov chain per pupil (behaviour and engagement, placement, home education, missing
 education), turns it into the nine source extracts of :mod:`cmooe_risk.contracts`, and
 writes the true probability of each outcome for every pupil and school week to
-``ground_truth/``. See ``docs/synthetic-la.md``.
+``ground_truth/``, beside the best probability achievable from the LA's records (the
+recorded-data ceiling, ``CEILING_COLUMNS``). See ``docs/synthetic-la.md``.
 
 Examples
 --------
@@ -17,12 +18,13 @@ True
 
 from cmooe_risk.synth._check import FIGURES, CalibrationResult, CalibrationRow, check_calibration
 from cmooe_risk.synth._generate import GENERATOR_VERSION, Manifest, generate
-from cmooe_risk.synth._ground_truth import HORIZONS
+from cmooe_risk.synth._ground_truth import CEILING_COLUMNS, HORIZONS
 from cmooe_risk.synth._latent import STATE_NAMES
 from cmooe_risk.synth._profile import BUILTIN_PROFILES, Profile, load_profile
 
 __all__ = [
     "BUILTIN_PROFILES",
+    "CEILING_COLUMNS",
     "FIGURES",
     "GENERATOR_VERSION",
     "HORIZONS",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,9 @@ from cmooe_risk.errors import ConfigError
 from cmooe_risk.school_calendar import SchoolCalendar, academic_year_of
 from cmooe_risk.synth import _writer as wr
 from cmooe_risk.synth._calendar_model import Timeline, build_timeline
-from cmooe_risk.synth._ground_truth import ground_truth_blocks
+from cmooe_risk.synth._ground_truth import CEILING_COLUMNS, ground_truth_blocks
 from cmooe_risk.synth._latent import STATE_NAMES, hazards_for_year
-from cmooe_risk.synth._marks import CODES, generate_marks
+from cmooe_risk.synth._marks import CODES, absence_records, generate_marks
 from cmooe_risk.synth._population import (
     PHASES,
     Population,
@@ -41,7 +41,7 @@ from cmooe_risk.synth._simulate import (
 
 __all__ = ["GENERATOR_VERSION", "Manifest", "generate"]
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: the ground truth holds the recorded-data ceiling
 MAX_YEARS = 4
 MAX_PUPILS = 2_000_000
 
@@ -68,6 +68,8 @@ class Manifest:
     first_year: int
     academic_years: list[str]
     bias_enabled: bool
+    #: whether the ground truth holds the recorded-data ceiling (``p_*_from_records``)
+    ceiling: bool = False
     row_counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     generator_version: str = GENERATOR_VERSION
@@ -92,7 +94,8 @@ class Manifest:
         d = json.loads(p.read_text(encoding="utf-8"))
         d["out_dir"] = p.parent
         d["end"] = date.fromisoformat(d["end"])
-        return cls(**d)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 def _validate(pupils, years, seed, fmt, end) -> date:
@@ -150,6 +153,7 @@ def generate(
     out: str | Path,
     fmt: str = "parquet",
     end: date | None = None,
+    ceiling: bool = True,
 ) -> Manifest:
     """Generate a synthetic local authority and write its extracts.
 
@@ -172,6 +176,10 @@ def generate(
         (``dd/mm/yyyy`` dates, ``dd/mm/yyyy HH:MM`` timestamps).
     end : date, optional
         Last day of the data (the extract date). Default: today.
+    ceiling : bool, default True
+        Also write the recorded-data ceiling beside the ground truth
+        (``p_<outcome>_from_records``: the best risk achievable from the LA's records).
+        It roughly doubles the ground truth's time; benchmarks of scale turn it off.
 
     Returns
     -------
@@ -193,16 +201,81 @@ def generate(
     _clear(out_dir)
     (out_dir / "ground_truth").mkdir(exist_ok=True)
     started = time.perf_counter()
+    la = simulate_la(prof, pupils=pupils, years=years, seed=seed, end=end_date)
+    tl, schools, pop, sim = la.timeline, la.schools, la.population, la.simulation
+    first_year = tl.first_year
+    present = (sim.state[:, : tl.n_data_weeks] >= 0).any(axis=1)
+    hz_by_year = la.hazards_by_year
+    rng_marks, rng_ep = la.marks_rng, la.episodes_rng
 
+    counts: dict[str, int] = {}
+    with step("Writing schools, pupils and episodes"):
+        counts["schools"] = _write_schools(out_dir, fmt, prof, schools)
+        counts["pupils"] = _write_pupils(out_dir, fmt, prof, pop, present)
+        counts["enrolments"] = _write_enrolments(out_dir, fmt, tl, pop, schools, sim)
+        counts["fsm_episodes"], counts["send_episodes"], counts["social_care_episodes"] = (
+            _write_characteristics(out_dir, fmt, tl, pop, present, rng_ep)
+        )
+        counts["exclusions"] = _write_exclusions(out_dir, fmt, tl, pop, schools, sim)
+        counts["register_events"] = _write_register(out_dir, fmt, tl, pop, schools, sim)
+    absence = absence_records(prof, len(pop), tl) if ceiling else None
+    counts["attendance_marks"] = _write_marks(
+        out_dir, fmt, prof, pop, schools, tl, sim, hz_by_year, rng_marks, absence
+    )
+    counts["ground_truth"] = _write_ground_truth(out_dir, prof, pop, schools, tl, sim, absence)
+    _write_outcome_events(out_dir, tl, pop, sim)
+
+    manifest = Manifest(
+        out_dir=out_dir,
+        profile=prof.name,
+        seed=int(seed),
+        pupils=int(pupils),
+        years=int(years),
+        end=end_date,
+        format=fmt,
+        first_year=first_year,
+        academic_years=[f"{y}/{(y + 1) % 100:02d}" for y in tl.years],
+        bias_enabled=prof.bias.enabled,
+        ceiling=ceiling,
+        row_counts=counts,
+        seconds=round(time.perf_counter() - started, 2),
+        profile_definition=prof.model_dump(mode="json"),
+    )
+    (out_dir / "manifest.json").write_text(
+        json.dumps(manifest.to_json(), indent=2, sort_keys=False), encoding="utf-8"
+    )
+    return manifest
+
+
+@dataclass
+class SimulatedLA:
+    """A synthetic LA before anything is written: its places, people and latent chain."""
+
+    profile: Profile
+    timeline: Timeline
+    schools: Schools
+    population: Population
+    simulation: Simulation
+    hazards_by_year: dict
+    marks_rng: np.random.Generator
+    episodes_rng: np.random.Generator
+
+
+def simulate_la(prof: Profile, *, pupils: int, years: int, seed: int, end: date) -> SimulatedLA:
+    """Schools, pupils and the latent chain of a synthetic LA (what ``generate`` writes).
+
+    One seed sequence is spawned into the streams of every stage, so the same seed gives
+    the same LA.
+    """
     ss = np.random.SeedSequence(int(seed))
     rng_sch, rng_pop, rng_sim, rng_marks, rng_ep = (
         np.random.Generator(np.random.PCG64(s)) for s in ss.spawn(5)
     )
-    last_year = int(academic_year_of(end_date))
-    if np.datetime64(end_date, "D") < SchoolCalendar.for_academic_year(last_year).pupil_days[0]:
+    last_year = int(academic_year_of(end))
+    if np.datetime64(end, "D") < SchoolCalendar.for_academic_year(last_year).pupil_days[0]:
         last_year -= 1  # the new year has not started for pupils yet (1 September, INSET)
     first_year = last_year - years + 1
-    tl = build_timeline(first_year, years, end_date)
+    tl = build_timeline(first_year, years, end)
     with step("Places and people"):
         schools = build_schools(prof, pupils, rng_sch)
         yfw = np.array([tl.year_first_week(y) for y in tl.years])
@@ -218,44 +291,8 @@ def generate(
             rng=rng_pop,
         )
     sim = simulate(prof, pop, schools, tl, rng_sim)
-    present = (sim.state[:, : tl.n_data_weeks] >= 0).any(axis=1)
-    hz_by_year = {y: hazards_for_year(prof, pop, schools, y, sim.scales) for y in tl.years}
-
-    counts: dict[str, int] = {}
-    with step("Writing schools, pupils and episodes"):
-        counts["schools"] = _write_schools(out_dir, fmt, prof, schools)
-        counts["pupils"] = _write_pupils(out_dir, fmt, prof, pop, present)
-        counts["enrolments"] = _write_enrolments(out_dir, fmt, tl, pop, schools, sim)
-        counts["fsm_episodes"], counts["send_episodes"], counts["social_care_episodes"] = (
-            _write_characteristics(out_dir, fmt, tl, pop, present, rng_ep)
-        )
-        counts["exclusions"] = _write_exclusions(out_dir, fmt, tl, pop, schools, sim)
-        counts["register_events"] = _write_register(out_dir, fmt, tl, pop, schools, sim)
-    counts["attendance_marks"] = _write_marks(
-        out_dir, fmt, prof, pop, schools, tl, sim, hz_by_year, rng_marks
-    )
-    counts["ground_truth"] = _write_ground_truth(out_dir, prof, pop, schools, tl, sim)
-    _write_outcome_events(out_dir, tl, pop, sim)
-
-    manifest = Manifest(
-        out_dir=out_dir,
-        profile=prof.name,
-        seed=int(seed),
-        pupils=int(pupils),
-        years=int(years),
-        end=end_date,
-        format=fmt,
-        first_year=first_year,
-        academic_years=[f"{y}/{(y + 1) % 100:02d}" for y in tl.years],
-        bias_enabled=prof.bias.enabled,
-        row_counts=counts,
-        seconds=round(time.perf_counter() - started, 2),
-        profile_definition=prof.model_dump(mode="json"),
-    )
-    (out_dir / "manifest.json").write_text(
-        json.dumps(manifest.to_json(), indent=2, sort_keys=False), encoding="utf-8"
-    )
-    return manifest
+    hazards = {y: hazards_for_year(prof, pop, schools, y, sim.scales) for y in tl.years}
+    return SimulatedLA(prof, tl, schools, pop, sim, hazards, rng_marks, rng_ep)
 
 
 # --------------------------------------------------------------------------- writers
@@ -546,7 +583,7 @@ def _write_register(
     return wr.write_table(out, "register_events", table, fmt)
 
 
-def _write_marks(out: Path, fmt, prof, pop, schools, tl, sim, hz_by_year, rng) -> int:
+def _write_marks(out: Path, fmt, prof, pop, schools, tl, sim, hz_by_year, rng, absence) -> int:
     schema = pa.schema(
         [
             ("pupil_id", pa.dictionary(pa.int32(), pa.string())),
@@ -564,7 +601,7 @@ def _write_marks(out: Path, fmt, prof, pop, schools, tl, sim, hz_by_year, rng) -
     expected = sum(1 for _ in tl.years)
     with step("Generating marks", total=expected) as advance:
         last_year = None
-        for block in generate_marks(prof, pop, schools, tl, sim, hz_by_year, rng):
+        for block in generate_marks(prof, pop, schools, tl, sim, hz_by_year, rng, records=absence):
             table = pa.table(
                 {
                     "pupil_id": pa.DictionaryArray.from_arrays(
@@ -591,7 +628,8 @@ def _write_marks(out: Path, fmt, prof, pop, schools, tl, sim, hz_by_year, rng) -
     return writer.close()
 
 
-def _write_ground_truth(out: Path, prof, pop, schools, tl, sim) -> int:
+def _write_ground_truth(out: Path, prof, pop, schools, tl, sim, absence) -> int:
+    ceilings = list(CEILING_COLUMNS.values()) if absence is not None else []
     schema = pa.schema(
         [
             ("pupil_id", pa.dictionary(pa.int32(), pa.string())),
@@ -600,13 +638,14 @@ def _write_ground_truth(out: Path, prof, pop, schools, tl, sim) -> int:
             ("p_permanent_exclusion", pa.float64()),
             ("p_missing_education", pa.float64()),
             ("p_permanent_exclusion_unbiased", pa.float64()),
+            *((name, pa.float64()) for name in ceilings),
             ("latent_state", pa.dictionary(pa.int8(), pa.string())),
         ]
     )
     writer = wr.TableWriter(out / "ground_truth", "ground_truth", schema, "parquet")
     upn_dict = pa.array(pop.upn.tolist(), pa.string())
     state_dict = pa.array(list(STATE_NAMES), pa.string())
-    for rows in ground_truth_blocks(prof, pop, schools, tl, sim):
+    for rows in ground_truth_blocks(prof, pop, schools, tl, sim, absence=absence):
         week = rows["week"]
         st = sim.state[rows["pupil"], week]
         writer.write(
@@ -622,6 +661,7 @@ def _write_ground_truth(out: Path, prof, pop, schools, tl, sim) -> int:
                     "p_permanent_exclusion_unbiased": pa.array(
                         rows["p_permanent_exclusion_unbiased"]
                     ),
+                    **{name: pa.array(rows[name]) for name in ceilings},
                     "latent_state": pa.DictionaryArray.from_arrays(
                         pa.array(st.astype(np.int8)), state_dict
                     ),

@@ -8,6 +8,10 @@ of school weeks of the window in academic years ``y`` and ``y + 1``. Within an a
 year ``M`` is constant for a pupil, so the powers are computed once per pupil and year.
 Leaving the LA is an absorbing state with no outcome: a pupil who moves away within the
 horizon counts as not having the outcome (the LA would never record it).
+
+With the marks' :class:`AbsenceRecords`, each row also gets the recorded-data ceiling
+(``_ceiling.py``): the same probabilities averaged over the latent state's distribution
+given the pupil's records before the as-of Monday.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 
 from cmooe_risk._progress import step
 from cmooe_risk.synth._calendar_model import Timeline
+from cmooe_risk.synth._ceiling import RecordedFilter
 from cmooe_risk.synth._latent import (
     AP,
     CME,
@@ -26,15 +31,22 @@ from cmooe_risk.synth._latent import (
     M2,
     P2,
     hazards_for_year,
+    stationary_behaviour,
     transition_matrices,
 )
+from cmooe_risk.synth._marks import AbsenceRecords
 from cmooe_risk.synth._population import Population, Schools
 from cmooe_risk.synth._profile import Profile
 from cmooe_risk.synth._simulate import Simulation
 
-__all__ = ["HORIZONS", "ground_truth_blocks", "window_split"]
+__all__ = ["CEILING_COLUMNS", "HORIZONS", "ground_truth_blocks", "window_split"]
 
 HORIZONS = (6, 13, 26, 39)
+#: ground-truth column -> its recorded-data ceiling column
+CEILING_COLUMNS = {
+    "p_permanent_exclusion": "p_permanent_exclusion_from_records",
+    "p_missing_education": "p_missing_education_from_records",
+}
 
 
 def window_split(tl: Timeline, j: int, horizon: int) -> tuple[int, int]:
@@ -63,9 +75,19 @@ def ground_truth_blocks(
     sim: Simulation,
     *,
     chunk: int = 8_000,
+    absence: AbsenceRecords | None = None,
 ) -> Iterator[dict[str, np.ndarray]]:
-    """Yield ground-truth rows (pupil index, as-of week, horizon, probabilities) by block."""
+    """Yield ground-truth rows (pupil index, as-of week, horizon, probabilities) by block.
+
+    With ``absence`` (filled in by the marks), rows also carry the recorded-data ceiling
+    of each outcome (``CEILING_COLUMNS``).
+    """
     n_weeks = tl.n_data_weeks
+    records = (
+        RecordedFilter(profile, sim, absence, tl.week_start, tl.week_stop)
+        if absence is not None
+        else None
+    )
     wanted = [(y, j) for j in range(n_weeks) for y in [int(tl.week_year[j])]]
     years = sorted({y for y, _ in wanted})
     with step("Ground truth (exact recursion)", total=len(years)) as advance:
@@ -85,6 +107,9 @@ def ground_truth_blocks(
             for c0 in range(0, len(rows), chunk):
                 r = rows[c0 : c0 + chunk]
                 n = len(r)
+                chain = None
+                if records is not None:
+                    chain = _subset_matrices(profile, hz_y, r, tl.year_weeks(y), False)
                 survive = {}
                 for outcome, unbiased in variants:
                     t_y = _remove(
@@ -117,24 +142,65 @@ def ground_truth_blocks(
                         "week": np.full(len(idx) * len(HORIZONS), j, dtype=np.int32),
                         "horizon": np.tile(np.array(HORIZONS, dtype=np.int8), len(idx)),
                     }
+                    believed = None
+                    if records is not None:
+                        believed = _filter_week(records, r[idx], int(j), hz_y, sim)
                     for (outcome, unbiased), (pw, u) in survive.items():
                         probs = np.empty((len(idx), len(HORIZONS)))
+                        ceiling = np.empty((len(idx), len(HORIZONS)))
                         for hi, h in enumerate(HORIZONS):
                             a, b = splits[(int(j), h)]
                             row = pw[a][idx, s_ok, :]
                             probs[:, hi] = 1.0 - np.einsum("ni,ni->n", row, u[b][idx])
+                            if believed is not None and not unbiased:
+                                by_state = 1.0 - np.einsum("nij,nj->ni", pw[a][idx], u[b][idx])
+                                ceiling[:, hi] = np.einsum("ni,ni->n", believed, by_state)
                         key = {
                             ("pex", False): "p_permanent_exclusion",
                             ("me", False): "p_missing_education",
                             ("pex", True): "p_permanent_exclusion_unbiased",
                         }[(outcome, unbiased)]
                         out[key] = np.clip(probs, 0.0, 1.0).reshape(-1)
+                        if believed is not None and not unbiased:
+                            out[CEILING_COLUMNS[key]] = np.clip(ceiling, 0.0, 1.0).reshape(-1)
                     if "p_permanent_exclusion_unbiased" not in out:
                         out["p_permanent_exclusion_unbiased"] = out["p_permanent_exclusion"]
+                    if records is not None and int(j) + 1 < n_weeks:
+                        _advance(records, r, idx, int(j), y, chain, hz_y)
                     parts.append(out)
                 if parts:
                     yield {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
             advance(1)
+
+
+def _filter_week(
+    records: RecordedFilter, pupils: np.ndarray, week: int, hz, sim: Simulation
+) -> np.ndarray:
+    """P(state | records before ``week``) for ``pupils`` present that week, (m, 9)."""
+    new = pupils[~records.started[pupils]]
+    if len(new):
+        behaviour = (
+            sim.initial_behaviour[new]
+            if week == 0
+            else stationary_behaviour(hz.escalate[new], hz.recover)
+        )
+        records.start(new, week, behaviour)
+    return records.states(pupils)
+
+
+def _advance(
+    records: RecordedFilter,
+    rows: np.ndarray,
+    idx: np.ndarray,
+    week: int,
+    year: int,
+    chain: np.ndarray,
+    hz,
+) -> None:
+    """Condition the filter on the week's records, for the chunk's pupils present in it."""
+    pupils = rows[idx]
+    scale = records.absence.scale.get(year, 1.0) * hz.absence[pupils]
+    records.step(pupils, week, chain[idx], hz.suspension[pupils], scale)
 
 
 def _subset_matrices(

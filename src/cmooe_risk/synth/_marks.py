@@ -17,7 +17,7 @@ from cmooe_risk.synth._population import Population, Schools
 from cmooe_risk.synth._profile import Profile
 from cmooe_risk.synth._simulate import REG_C2, REG_D, REG_E, REG_K, REG_O, Simulation
 
-__all__ = ["CODES", "MarkBlock", "generate_marks"]
+__all__ = ["CODES", "AbsenceRecords", "MarkBlock", "generate_marks"]
 
 CODES = (
     "/",
@@ -74,6 +74,27 @@ class MarkBlock:
         return len(self.pupil)
 
 
+@dataclass
+class AbsenceRecords:
+    """What the marks tell the recorded-data ceiling: for every pupil and pupil day, one
+    of the ``DAY_*`` codes, and the absence model's constants.
+
+    A day counts only when the pupil was on a roll and no episode the LA knows of set its
+    codes (a suspension or exclusion's E, a reduced timetable's C2, an off-site direction's
+    D, medical education's K): what is left is a plain register, present or absent.
+    """
+
+    day: np.ndarray  # (n_pupils, n_data_days) uint8 DAY_* code
+    day_factor: np.ndarray  # (n_data_days,) season x weekday factor
+    scale: dict[int, float]  # per academic year: base rate / norm x ABSENCE_SCALE
+    state_multiplier: np.ndarray  # (9,) absence multiplier by latent state
+
+
+#: codes of ``AbsenceRecords.day``: no plain register; present or absent, at a school
+#: other than alternative provision or at one (whose absence multiplier applies to all)
+DAY_NONE, DAY_PRESENT, DAY_ABSENT, DAY_PRESENT_AP, DAY_ABSENT_AP = range(5)
+
+
 def _school_matrix(
     rows: np.ndarray, day_lo: int, day_hi: int, sim: Simulation, initial_school: np.ndarray
 ) -> np.ndarray:
@@ -109,7 +130,18 @@ def _school_matrix(
     return mat
 
 
-def _regime_matrix(rows: np.ndarray, day_lo: int, day_hi: int, sim: Simulation) -> np.ndarray:
+#: regimes set by episodes the LA records (O, the disappeared's absence, is not one)
+KNOWN_REGIMES = (REG_C2, REG_D, REG_K, REG_E)
+
+
+def _regime_matrix(
+    rows: np.ndarray,
+    day_lo: int,
+    day_hi: int,
+    sim: Simulation,
+    regimes: tuple[int, ...] = (REG_C2, REG_D, REG_K, REG_O, REG_E),
+) -> np.ndarray:
+    """The regime painting each row pupil's days, later ``regimes`` winning."""
     iv = sim.intervals
     n_days = day_hi - day_lo
     pos = np.full(int(rows.max()) + 1 if len(rows) else 1, -1, dtype=np.int64)
@@ -118,7 +150,7 @@ def _regime_matrix(rows: np.ndarray, day_lo: int, day_hi: int, sim: Simulation) 
     in_rows = np.zeros(len(iv["pupil"]), dtype=bool)
     valid = iv["pupil"] < len(pos)
     in_rows[valid] = pos[iv["pupil"][valid]] >= 0
-    for regime in (REG_C2, REG_D, REG_K, REG_O, REG_E):
+    for regime in regimes:
         sel = in_rows & (iv["regime"] == regime)
         start = np.clip(iv["start"][sel] - day_lo, 0, n_days)
         stop = np.clip(iv["stop"][sel] - day_lo, 0, n_days)
@@ -142,15 +174,19 @@ def generate_marks(
     rng: np.random.Generator,
     *,
     block: int = 20_000,
+    records: AbsenceRecords | None = None,
 ) -> Iterator[MarkBlock]:
-    """Yield blocks of marks, academic year by academic year."""
+    """Yield blocks of marks, academic year by academic year.
+
+    With ``records`` (see :func:`absence_records`), also fill in what the plain registers
+    show, for the recorded-data ceiling; the marks are the same either way.
+    """
     initial_school = np.full(len(pop), -1, dtype=np.int32)
     initial_school[sim.initial_roll["pupil"]] = sim.initial_roll["school"]
     cal = tl.calendar
     all_days = cal.days
     inset_all = cal.inset
-    lat = profile.latent
-    state_mult = np.array([*list(lat.absence_by_state), 2.2, 1, 1, 1, 1, 1, 1], dtype=float)
+    state_mult = state_multipliers(profile)
     base_rate = profile.rates.overall_absence.value
     end = tl.end
     for y in tl.years:
@@ -190,6 +226,10 @@ def generate_marks(
             if len(act)
             else 1.0
         )
+        if records is not None:
+            records.scale[y] = base_rate / norm * ABSENCE_SCALE
+            stop = min(hi, len(records.day_factor))
+            records.day_factor[lo:stop] = day_factor[: stop - lo]
         for b0 in range(0, len(cand), block):
             rows = cand[b0 : b0 + block]
             sch = _school_matrix(rows, lo, hi, sim, initial_school)
@@ -209,6 +249,8 @@ def generate_marks(
             p = np.minimum(p, 0.97).astype(np.float32)
             u = rng.random((n_rows, n_days), dtype=np.float32)
             absent_day = u < p
+            if records is not None:
+                _record_plain_days(records, rows, lo, sch, reg, absent_day, sim, schools)
             part = rng.random((n_rows, n_days), dtype=np.float32)
             # most absences are whole days; some only AM or PM
             am_abs = absent_day & (part < 0.92)
@@ -291,3 +333,41 @@ def generate_marks(
 
 #: scales the absence model so overall absence lands on the profile's figure (set by tuning)
 ABSENCE_SCALE = 1.18
+
+
+def state_multipliers(profile: Profile) -> np.ndarray:
+    """Absence multiplier by latent state: behaviour states, then AP, then the rest (1)."""
+    return np.array([*list(profile.latent.absence_by_state), 2.2, 1, 1, 1, 1, 1, 1], dtype=float)
+
+
+def absence_records(profile: Profile, n_pupils: int, tl: Timeline) -> AbsenceRecords:
+    """Empty records for :func:`generate_marks` to fill."""
+    return AbsenceRecords(
+        day=np.zeros((n_pupils, tl.n_data_days), dtype=np.uint8),
+        day_factor=np.ones(tl.n_data_days),
+        scale={},
+        state_multiplier=state_multipliers(profile),
+    )
+
+
+def _record_plain_days(
+    records: AbsenceRecords,
+    rows: np.ndarray,
+    lo: int,
+    sch: np.ndarray,
+    regime: np.ndarray,
+    absent_day: np.ndarray,
+    sim: Simulation,
+    schools: Schools,
+) -> None:
+    """Present or absent on each plain register day of these rows (see AbsenceRecords)."""
+    stop = min(lo + sch.shape[1], records.day.shape[1])
+    width = stop - lo
+    if width <= 0:
+        return
+    known = _regime_matrix(rows, lo, lo + sch.shape[1], sim, KNOWN_REGIMES)[:, :width] > 0
+    on = (sch[:, :width] >= 0) & ~known
+    absent = absent_day[:, :width] | (regime[:, :width] == REG_O)
+    at_ap = schools.phase[np.maximum(sch[:, :width], 0)] == 3
+    code = np.where(absent, DAY_ABSENT, DAY_PRESENT) + np.where(at_ap, 2, 0)
+    records.day[rows, lo:stop] = np.where(on, code, DAY_NONE).astype(np.uint8)

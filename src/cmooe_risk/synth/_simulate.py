@@ -160,6 +160,27 @@ class _Rows:
         }
 
 
+#: Bits of ``WeeklyRecords.flags``: what the LA recorded of a pupil's week that depends on
+#: the behaviour state (events), and whether each event could have happened at all
+#: (gates: no episode of the kind open, secondary phase, no managed move in trial).
+SUSPENDED, RT_STARTED, MED_STARTED, OSD_STARTED, MM_STARTED = (1 << k for k in range(5))
+CAN_RT, CAN_MED, CAN_OSD, CAN_MM = (1 << k for k in range(5, 9))
+EVENT_BITS = (SUSPENDED, RT_STARTED, MED_STARTED, OSD_STARTED, MM_STARTED)
+
+
+@dataclass
+class WeeklyRecords:
+    """The behaviour-driven events of each pupil-week, for the recorded-data ceiling.
+
+    Everything here is in the LA's records (suspensions, register episodes, year group,
+    the end of the last managed move's trial); the simulation keeps it per school week so
+    that the ceiling's filter does not have to re-derive it from the written extracts.
+    """
+
+    flags: np.ndarray  # (n, n_data_weeks) uint16: the bits above
+    norms: np.ndarray  # (n_data_weeks, 3): mean relative rates (RT, behaviour, medical)
+
+
 @dataclass
 class Simulation:
     state: np.ndarray  # (n, n_data_weeks + 1) int8: column j = state at the start of week j
@@ -172,6 +193,44 @@ class Simulation:
     absence_propensity: np.ndarray
     events: dict[str, np.ndarray] = field(default_factory=dict)  # true outcome events
     weeks_per_year: int = 39
+    records: WeeklyRecords | None = None
+    #: the sample mean that absence propensities were divided by (their prior's scale)
+    absence_propensity_mean: float = 1.0
+    #: per pupil: the behaviour-state distribution the burn-in leaves (first-week prior)
+    initial_behaviour: np.ndarray | None = None
+
+
+def event_probabilities(profile: Profile, norms: np.ndarray, weeks_per_year: int) -> np.ndarray:
+    """Weekly probabilities of starting a reduced timetable, medical (s.19) education, an
+    off-site direction and a managed move, by behaviour state: (4, 3) for one week's
+    ``norms`` (mean relative rates over pupils on a roll, see ``scales_norm_rt``).
+    """
+    rates = profile.rates
+    # open count = inflow x mean duration (8 weeks); 1.3 allows for episodes cut short
+    rt_week = 1.3 * rates.reduced_timetable_open.value / 8.0
+    # open medical (s.19) cases = inflow x mean duration (12 weeks)
+    med_week = 1.2 * rates.medical_s19_open.value / 12.0
+    osd_week = rates.off_site_per_100.value / 100 / weeks_per_year
+    mm_week = rates.managed_moves_per_100.value / 100 / weeks_per_year
+    norm_rt, norm_b, norm_med = norms
+    return np.minimum(
+        np.stack(
+            [
+                rt_week * RT_RELATIVE / norm_rt,
+                med_week * MED_RELATIVE / norm_med,
+                osd_week * 12 / 5 * BEHAVIOUR_RELATIVE / norm_b,
+                mm_week * 12 / 5 * BEHAVIOUR_RELATIVE / norm_b,
+            ]
+        ),
+        1.0,
+    )
+
+
+#: relative weekly rates of starting each arrangement by behaviour state
+RT_RELATIVE = np.array([0.15, 1.5, 6.0])
+BEHAVIOUR_RELATIVE = np.array([0.05, 1.0, 8.0])  # off-site directions and managed moves
+# medical needs are anxiety-led, so more likely when struggling
+MED_RELATIVE = np.array([0.7, 2.0, 2.0])
 
 
 def _pick_school(
@@ -232,7 +291,8 @@ def simulate(
 
     # pupil-level absence propensity: lognormal heterogeneity (PA and SA come from the tail)
     absence_prop = np.exp(rng.normal(0.0, profile.latent.absence_sd, n))
-    absence_prop /= absence_prop.mean()
+    absence_prop_mean = float(absence_prop.mean())
+    absence_prop /= absence_prop_mean
 
     def change(idx: np.ndarray, day: np.ndarray, new_school: np.ndarray, reason, dest=None) -> None:
         if not len(idx):
@@ -308,6 +368,8 @@ def simulate(
             advance(1)
     s0[(s0 == P1) | (s0 == P2)] = CME
     cur[on0] = s0
+    initial_behaviour = np.zeros((n, 3))
+    initial_behaviour[on0] = _burnt_in_behaviour(pi, t0[on0], burn)
     # second pass: intercepts from the burnt-in states (PEX empties the crisis state)
     scales = compute_scales(profile, pop, schools, first, wpy, states=cur)
     days_back = np.ceil(since * 7 * 52 / wpy).astype("timedelta64[D]")
@@ -337,16 +399,8 @@ def simulate(
         open_start[kind, on0[m]] = -(since[m] + 2)  # <= -2: weeks before the window
         open_school[kind, on0[m]] = school[on0[m]] if st == AP else -1
 
-    # open count = inflow x mean duration (8 weeks); 1.3 allows for episodes cut short by moves
-    rt_week = 1.3 * profile.rates.reduced_timetable_open.value / 8.0
-    rt_rel = np.array([0.15, 1.5, 6.0])
-    osd_week = profile.rates.off_site_per_100.value / 100 / wpy
-    mm_week = profile.rates.managed_moves_per_100.value / 100 / wpy
-    rel_norm = np.array([0.05, 1.0, 8.0])
-    # open medical (s.19) cases = inflow x mean duration (12 weeks); anxiety-led, so more
-    # likely when struggling
-    med_week = 1.2 * profile.rates.medical_s19_open.value / 12.0
-    med_rel = np.array([0.7, 2.0, 2.0])
+    flags = np.zeros((n, n_weeks), dtype=np.uint16)
+    norms = np.ones((n_weeks, 3))
     tr_week = profile.rates.transfers_per_year.value / wpy
     out_urn_pool = rng.choice(800_000, size=64, replace=False) + 100_000
 
@@ -513,13 +567,29 @@ def simulate(
             _suspend(rng, tl, em[hit], school, excl, ivl, j)
             yg_em = hz.year_group[em]
             if new_year or j % 8 == 0:
-                norm_rt = max(1e-9, scales_norm_rt(hz, cur, rt_rel))
-                norm_b = max(1e-9, scales_norm_rt(hz, cur, rel_norm))
-                norm_med = max(1e-9, scales_norm_rt(hz, cur, med_rel))
+                week_norms = np.array(
+                    [
+                        max(1e-9, scales_norm_rt(hz, cur, rel))
+                        for rel in (RT_RELATIVE, BEHAVIOUR_RELATIVE, MED_RELATIVE)
+                    ]
+                )
+            norms[j] = week_norms
+            rt_p, med_p, osd_p, mm_p = event_probabilities(profile, week_norms, wpy)
             secondary = yg_em >= 7
+            # what could happen this week, for every pupil (the ceiling's filter needs it
+            # for pupils whose behaviour state it does not know)
+            secondary_all = hz.year_group >= 7
+            flags[:, j] = (
+                np.where(open_start[E_RT] < 0, CAN_RT, 0)
+                | np.where(open_start[E_MED] < 0, CAN_MED, 0)
+                | np.where((open_start[E_OSD] < 0) & secondary_all, CAN_OSD, 0)
+                | np.where(secondary_all & (mm_until < tl.week_start[j]), CAN_MM, 0)
+            )
+            flags[em[hit], j] |= SUSPENDED
             # reduced timetable
             can = open_start[E_RT, em] < 0
-            start_rt = can & (u[:, 1] < rt_week * rt_rel[b] / norm_rt)
+            start_rt = can & (u[:, 1] < rt_p[b])
+            flags[em[start_rt], j] |= RT_STARTED
             idx = em[start_rt]
             if len(idx):
                 d = tl.random_day(np.full(len(idx), j), rng.random(len(idx)))
@@ -527,7 +597,8 @@ def simulate(
                 open_ep(E_RT, idx, d, school[idx], d + dur)
             # medical needs: education arranged by the LA under s.19 (marked K)
             can = open_start[E_MED, em] < 0
-            start_med = can & (u[:, 5] < med_week * med_rel[b] / norm_med)
+            start_med = can & (u[:, 5] < med_p[b])
+            flags[em[start_med], j] |= MED_STARTED
             idx = em[start_med]
             if len(idx):
                 d = tl.random_day(np.full(len(idx), j), rng.random(len(idx)))
@@ -535,15 +606,17 @@ def simulate(
                 open_ep(E_MED, idx, d, school[idx], d + dur)
             # off-site direction (secondary, behaviour)
             can = (open_start[E_OSD, em] < 0) & secondary
-            start_osd = can & (u[:, 2] < osd_week * 12 / 5 * rel_norm[b] / norm_b)
+            start_osd = can & (u[:, 2] < osd_p[b])
+            flags[em[start_osd], j] |= OSD_STARTED
             idx = em[start_osd]
             if len(idx):
                 d = tl.random_day(np.full(len(idx), j), rng.random(len(idx)))
                 dur = 5 * rng.integers(6, 13, len(idx))
                 open_ep(E_OSD, idx, d, ap_of_loc[pop.locality[idx]], d + dur)
             # managed move (secondary, behaviour)
-            mm = secondary & (u[:, 3] < mm_week * 12 / 5 * rel_norm[b] / norm_b)
+            mm = secondary & (u[:, 3] < mm_p[b])
             mm &= mm_until[em] < tl.week_start[j]
+            flags[em[mm], j] |= MM_STARTED
             idx = em[mm]
             if len(idx):
                 d = tl.random_day(np.full(len(idx), j), rng.random(len(idx)))
@@ -629,7 +702,22 @@ def simulate(
         absence_propensity=absence_prop,
         events=truth.done(),
         weeks_per_year=wpy,
+        records=WeeklyRecords(flags=flags, norms=norms),
+        absence_propensity_mean=absence_prop_mean,
+        initial_behaviour=initial_behaviour,
     )
+
+
+def _burnt_in_behaviour(start: np.ndarray, weekly: np.ndarray, weeks: int) -> np.ndarray:
+    """The behaviour-state distribution (n, 3) of pupils in states 0-2 after the burn-in:
+    ``start`` over states 0-2 pushed through ``weeks`` steps of ``weekly`` (n, 9, 9), then
+    conditioned on being in 0-2 (the pupils on a roll at the start)."""
+    dist = np.zeros((len(start), weekly.shape[1]))
+    dist[:, : start.shape[1]] = start
+    for _ in range(weeks):
+        dist = np.einsum("ni,nij->nj", dist, weekly)
+    behaviour = dist[:, M0 : M2 + 1]
+    return behaviour / np.maximum(behaviour.sum(axis=1, keepdims=True), 1e-300)
 
 
 def scales_norm_rt(hz, cur, rel) -> float:

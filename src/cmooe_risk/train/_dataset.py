@@ -25,7 +25,7 @@ from cmooe_risk._progress import step
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import InputDataError, StateError
 from cmooe_risk.features import audit_path, load_catalog, write_features
-from cmooe_risk.outcomes import build_labels, load_outcomes
+from cmooe_risk.outcomes import ELIGIBLE, build_labels, eligibility_sql, load_outcomes
 from cmooe_risk.pseudonym import load_key
 from cmooe_risk.train._splits import DataSpan
 from cmooe_risk.warehouse import connect_workspace, fetch_all, fetch_scalar, table_exists
@@ -134,7 +134,10 @@ class ModellingData:
     outcome: str
     horizon_weeks: int
     label_summary: object
+    #: SQL CASE over ``f`` giving each row's eligibility (see cmooe_risk.outcomes)
+    eligibility: str = f"'{ELIGIBLE}'"
     oracle_available: bool = False
+    ceiling_available: bool = False
     manifest: dict = field(default_factory=dict)
 
     @classmethod
@@ -178,6 +181,7 @@ class ModellingData:
                 outcome=outcome,
                 horizon_weeks=horizon_weeks,
                 label_summary=summary,
+                eligibility=eligibility_sql(spec.eligibility, "f"),
             )
             data.manifest = {
                 **ingest_info,
@@ -228,18 +232,27 @@ class ModellingData:
         date_list = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(set(dates)))
         # The behaviour-driven risk, without any injected recording bias, for the audit.
         unbiased = f"{wanted}_unbiased" if f"{wanted}_unbiased" in columns else wanted
+        # The best risk achievable from the LA's records (older synthetic LAs lack it).
+        from_records = f"{wanted}_from_records"
+        self.ceiling_available = from_records in columns
+        ceiling = f"g.{from_records}" if self.ceiling_available else "CAST(NULL AS DOUBLE)"
         sql = (
             "CREATE OR REPLACE TEMP TABLE oracle AS "
             f"SELECT {key.sql('g.pupil_id')} AS pupil_pseudonym, g.as_of, "
-            f"g.{wanted} AS oracle_risk, g.{unbiased} AS oracle_unbiased "
-            f"FROM (SELECT CAST(pupil_id AS VARCHAR) AS pupil_id, as_of, {wanted}"
-            f"{', ' + unbiased if unbiased != wanted else ''} "
+            f"g.{wanted} AS oracle_risk, g.{unbiased} AS oracle_unbiased, "
+            f"{ceiling} AS ceiling_risk "
+            f"FROM (SELECT * REPLACE (CAST(pupil_id AS VARCHAR) AS pupil_id) "
             f"FROM read_parquet('{_q(file)}') WHERE horizon_weeks = {int(self.horizon_weeks)} "
             f"AND as_of IN ({date_list})) AS g"
         )
         self.con.execute(sql, key.params_for(sql)).fetchall()
         self.oracle_available = True
         self.manifest["oracle"] = f"ground truth {file.name}, horizon {self.horizon_weeks} weeks"
+        self.manifest["ceiling"] = (
+            f"recorded-data ceiling ({from_records})"
+            if self.ceiling_available
+            else "not available: the synthetic LA predates the recorded-data ceiling"
+        )
 
     def rows(
         self,
@@ -250,10 +263,13 @@ class ModellingData:
         with_oracle: bool = False,
         with_audit: bool = False,
     ) -> pd.DataFrame:
-        """Labelled rows at ``dates`` (censored rows dropped), features as float32.
+        """Labelled rows of the eligible cohort at ``dates`` (censored rows and children
+        who take no place on the list dropped, see ``cmooe_risk.outcomes``), features as
+        float32.
 
-        ``with_oracle`` adds the ground truth's ``oracle_risk`` (as recorded) and
-        ``oracle_unbiased`` (behaviour-driven); ``with_audit`` adds the audit-only
+        ``with_oracle`` adds the ground truth's ``oracle_risk`` (as recorded),
+        ``oracle_unbiased`` (behaviour-driven) and ``ceiling_risk`` (the best achievable
+        from the records); ``with_audit`` adds the audit-only
         attributes (sex, ethnicity) for the fairness audit.
 
         With ``negative_sample_rate < 1`` a deterministic hash of (pupil, as-of, seed)
@@ -273,6 +289,7 @@ class ModellingData:
             oracle_column = (
                 ", COALESCE(o.oracle_risk, 0.0) AS oracle_risk, "
                 "COALESCE(o.oracle_unbiased, 0.0) AS oracle_unbiased, "
+                "COALESCE(o.ceiling_risk, 0.0) AS ceiling_risk, "
                 "o.oracle_risk IS NOT NULL AS oracle_known"
             )
             oracle_join = "LEFT JOIN oracle AS o ON o.pupil_pseudonym = f.pupil_pseudonym AND o.as_of = f.as_of"
@@ -290,10 +307,22 @@ class ModellingData:
             "FROM modelling_features AS f "
             "JOIN labels AS l ON l.pupil_pseudonym = f.pupil_pseudonym AND l.as_of = f.as_of "
             f"{oracle_join} {audit_join} "
-            f"WHERE l.label IS NOT NULL AND f.as_of IN ({date_list}) {sample} "
+            f"WHERE l.label IS NOT NULL AND f.as_of IN ({date_list}) "
+            f"AND {self.eligibility} = '{ELIGIBLE}' {sample} "
             "ORDER BY f.as_of, f.pupil_pseudonym"
         )
         return self.con.execute(sql).df()
+
+    def eligibility_counts(self, dates: Sequence[date]) -> dict[str, int]:
+        """Labelled rows at ``dates`` by eligibility (``eligible``, ``known_case``, ...)."""
+        date_list = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(set(dates)))
+        rows = fetch_all(
+            self.con,
+            f"SELECT {self.eligibility} AS status, count(*) FROM modelling_features AS f "
+            "JOIN labels AS l ON l.pupil_pseudonym = f.pupil_pseudonym AND l.as_of = f.as_of "
+            f"WHERE l.label IS NOT NULL AND f.as_of IN ({date_list}) GROUP BY 1",
+        )
+        return {status: int(n) for status, n in rows}
 
     def label_counts(self, dates: Sequence[date]) -> dict[str, int]:
         date_list = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(set(dates)))

@@ -119,6 +119,10 @@ class PointsSpec(_SpecBase):
 ModelSpec = Annotated[LightGBMSpec | LogisticSpec | PointsSpec, Field(discriminator="kind")]
 
 
+#: ``challenger: best``: register whichever model is best at capacity on the backtest
+BEST = "best"
+
+
 class ExperimentConfig(_Strict):
     """One experiment: an outcome, a temporal layout and the models to compare."""
 
@@ -130,7 +134,9 @@ class ExperimentConfig(_Strict):
     evaluation: EvaluationConfig = EvaluationConfig()
     models: tuple[str, ...] = Field(min_length=1)
     challenger: str | None = Field(
-        None, description="The model registered with the `challenger` alias after training."
+        None,
+        description="The model registered with the `challenger` alias after training; "
+        "`best`: whichever is best at capacity on the backtest.",
     )
     # Filled in by load_experiment from the model files; not written by users.
     model_specs: dict[str, ModelSpec] = Field(default_factory=dict)
@@ -142,11 +148,13 @@ class ExperimentConfig(_Strict):
         duplicated = sorted({m for m in self.models if self.models.count(m) > 1})
         if duplicated:
             raise ValueError(f"models listed twice: {', '.join(duplicated)}")
-        if self.challenger is not None and self.challenger not in self.models:
+        if self.challenger is not None and self.challenger not in (*self.models, BEST):
             raise ValueError(
                 f"challenger names {self.challenger!r}, which is not in models "
-                f"({', '.join(self.models)})"
+                f"({', '.join(self.models)}) and not {BEST!r}"
             )
+        if BEST in self.models:
+            raise ValueError(f"a model may not be called {BEST!r}: challenger: {BEST} means")
         gap = self.temporal.label_gap_weeks
         if gap is not None and gap < self.horizon_weeks:
             raise ValueError(
@@ -218,6 +226,7 @@ def load_experiment(name_or_path: str | Path) -> ExperimentConfig:
             )
         specs[spec.name] = spec
     challenger = None if config.challenger is None else Path(config.challenger).stem
+    # `challenger: best` is resolved after the backtest, by precision at capacity
     return config.model_copy(
         update={
             "models": tuple(specs),

@@ -92,7 +92,11 @@ def compare_runs(workspace: Workspace, outcome: str, *, limit: int = 50) -> pd.D
             row[metric] = metrics.get(metric)
             row[f"{metric}_ci_low"] = metrics.get(f"{metric}_ci_low")
             row[f"{metric}_ci_high"] = metrics.get(f"{metric}_ci_high")
-        row["ratio_to_oracle"] = metrics.get(f"ratio_to_oracle.{GATE_METRIC}")
+        for reference in ("oracle", "ceiling"):
+            key = f"ratio_to_{reference}.{GATE_METRIC}"
+            row[f"ratio_to_{reference}"] = metrics.get(key)
+            row[f"ratio_to_{reference}_ci_low"] = metrics.get(f"{key}_ci_low")
+            row[f"ratio_to_{reference}_ci_high"] = metrics.get(f"{key}_ci_high")
         rows.append(row)
     return pd.DataFrame(rows)
 

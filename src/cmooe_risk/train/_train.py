@@ -27,8 +27,8 @@ from cmooe_risk.config import Workspace
 from cmooe_risk.features import load_catalog
 from cmooe_risk.train._dataset import ModellingData, data_span, school_weeks
 from cmooe_risk.train._estimators import fit_model
-from cmooe_risk.train._experiment import ExperimentConfig, load_experiment
-from cmooe_risk.train._risk_model import Scorer
+from cmooe_risk.train._experiment import BEST, ExperimentConfig, load_experiment
+from cmooe_risk.train._risk_model import Scorer, calibrate
 from cmooe_risk.train._splits import TemporalSplit, make_splits
 from cmooe_risk.train._tracking import (
     CHALLENGER,
@@ -40,9 +40,13 @@ from cmooe_risk.train._tracking import (
 )
 from cmooe_risk.warehouse import connect_workspace
 
-__all__ = ["HEADLINE_METRICS", "TrainingResult", "train_experiment"]
+__all__ = ["HEADLINE_METRICS", "Recommendation", "TrainingResult", "train_experiment"]
 
 ORACLE = "oracle"
+#: the best risk achievable from the LA's records (synthetic LA only, see synth/_ceiling.py)
+CEILING = "ceiling"
+#: what every model is measured against on a synthetic LA, in this order
+REFERENCES = (ORACLE, CEILING)
 #: Feature and audit columns that the fairness audit derives its groups from.
 GROUP_SOURCE_COLUMNS = (
     "sex",
@@ -69,6 +73,29 @@ HEADLINE_METRICS = (
 )
 
 
+@dataclass(frozen=True)
+class Recommendation:
+    """The model best at capacity on the backtest, and how sure that is.
+
+    Attributes
+    ----------
+    model : str
+        Highest precision at capacity over all test windows (point estimate).
+    precision : tuple of float
+        Its precision at capacity and 95% CI.
+    as_good : dict
+        Every other model whose precision is not distinguishable from the best's: the
+        paired ratio best / other and its 95% CI, which includes 1.
+    text : str
+        The finding in plain words, for the CLI, the model card and the pack.
+    """
+
+    model: str
+    precision: tuple[float, float, float]
+    as_good: dict[str, tuple[float, float, float]]
+    text: str
+
+
 @dataclass
 class TrainingResult:
     """What one ``train`` run produced."""
@@ -80,6 +107,9 @@ class TrainingResult:
     summary: pd.DataFrame
     splits: list[TemporalSplit]
     challenger_version: str | None = None
+    #: the model registered as challenger (``challenger: best`` resolved)
+    challenger: str | None = None
+    recommendation: Recommendation | None = None
     oracle: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -135,7 +165,8 @@ def train_experiment(
     all_dates = sorted({d for s in splits for d in (*s.train, *s.validation, *s.test)})
     test_dates = sorted({d for s in splits for d in s.test})
     windows: dict[str, object] = {}
-    scored: dict[str, tuple[pd.DataFrame, dict[str, np.ndarray]]] = {}
+    # per test window: its rows, each score (calibrated risk) and what each ranks by
+    scored: dict[str, tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, np.ndarray]]] = {}
     explain_sample = pd.DataFrame()
     deployed: dict[str, Scorer] = {}
     split_counts: dict[str, dict] = {}
@@ -153,11 +184,13 @@ def train_experiment(
             if test is None:
                 deployed = fitted
             else:
-                frame, scores, explain_sample = test
-                scored[split.name] = (frame, scores)
-                windows[split.name] = _evaluate(config, workspace, split.name, frame, scores)
+                frame, scores, ranks, explain_sample = test
+                scored[split.name] = (frame, scores, ranks)
+                windows[split.name] = _evaluate(config, workspace, split.name, frame, scores, ranks)
         manifest = {
             **data.manifest,
+            # labelled rows by who can be listed: only "eligible" rows are fitted and scored
+            "eligibility": data.eligibility_counts(all_dates),
             "data_span": {"first": span.first.isoformat(), "last": span.last.isoformat()},
             "splits": {s.name: {**s.describe(), **split_counts[s.name]} for s in splits},
             "cmooe_risk_version": __version__,
@@ -165,6 +198,8 @@ def train_experiment(
         oracle = data.oracle_available
     pooled = _pooled(config, workspace, scored, windows)
     summary = _summary_table(pooled, config, oracle)
+    recommendation = recommend(pooled, config.models)
+    challenger = recommendation.model if config.challenger == BEST else config.challenger
     with step("MLflow: logging runs and models"):
         result = _log_to_mlflow(
             client,
@@ -178,13 +213,15 @@ def train_experiment(
             summary,
             oracle,
             explain_sample,
+            challenger,
+            recommendation,
         )
     _store_predictions(client, workspace, result, scored)
-    if config.challenger:
+    if challenger:
         from cmooe_risk.audit import audit_run
 
         with step(f"{config.outcome}: fairness audit of the challenger"):
-            result.audit = audit_run(workspace, result.model_runs[config.challenger], client=client)
+            result.audit = audit_run(workspace, result.model_runs[challenger], client=client)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -196,10 +233,11 @@ def _store_predictions(client, workspace: Workspace, result: TrainingResult, sco
     """
     from cmooe_risk.audit import write_predictions
 
-    frame = pd.concat([f for f, _ in scored.values()], ignore_index=True)
+    frame = pd.concat([f for f, _, _ in scored.values()], ignore_index=True)
     names = list(next(iter(scored.values()))[1])
-    scores = {n: np.concatenate([s[n] for _, s in scored.values()]) for n in names}
-    path = write_predictions(workspace, result.parent_run_id, frame, scores)
+    scores = {n: np.concatenate([s[n] for _, s, _ in scored.values()]) for n in names}
+    ranks = {n: np.concatenate([r[n] for _, _, r in scored.values()]) for n in names}
+    path = write_predictions(workspace, result.parent_run_id, frame, scores, ranks)
     relative = str(path.relative_to(workspace.root))
     with quiet_mlflow():
         for name, run_id in result.model_runs.items():
@@ -240,10 +278,20 @@ def _run_split(config: ExperimentConfig, data: ModellingData, split: TemporalSpl
     test = data.rows(split.test, with_oracle=True, with_audit=True)
     counts["test_rows"] = len(test)
     counts["test_positives"] = int(test["label"].sum())
-    scores = {name: scorer.risk(test) for name, scorer in fitted.items()}
+    # Lists rank on each model's raw score, which its monotone calibration can tie (an
+    # isotonic step) but never reorder; the calibrated risk is what people are shown.
+    ranks = {name: scorer.raw_score(test) for name, scorer in fitted.items()}
+    scores = {
+        name: calibrate(scorer.spec["calibration"], ranks[name]) for name, scorer in fitted.items()
+    }
     if data.oracle_available:
         scores[ORACLE] = test["oracle_risk"].to_numpy(dtype=np.float64)
         counts["oracle_coverage"] = float(test["oracle_known"].mean()) if len(test) else 0.0
+    if data.ceiling_available:
+        scores[CEILING] = test["ceiling_risk"].to_numpy(dtype=np.float64)
+    for reference in REFERENCES:
+        if reference in scores:
+            ranks[reference] = scores[reference]
     frame = pd.DataFrame(
         {
             "as_of": test["as_of"],
@@ -257,10 +305,11 @@ def _run_split(config: ExperimentConfig, data: ModellingData, split: TemporalSpl
     kept = [c for c in (*GROUP_SOURCE_COLUMNS, "oracle_unbiased") if c in test.columns]
     frame = pd.concat([frame, test[kept].reset_index(drop=True)], axis=1)
     sample = test.sample(n=min(len(test), EXPLAIN_SAMPLE_ROWS), random_state=config.training.seed)
-    return fitted, counts, (frame, scores, sample[list(data.features)].reset_index(drop=True))
+    sample = sample[list(data.features)].reset_index(drop=True)
+    return fitted, counts, (frame, scores, ranks, sample)
 
 
-def _evaluate(config: ExperimentConfig, workspace, name: str, frame, scores):
+def _evaluate(config: ExperimentConfig, workspace, name: str, frame, scores, ranks):
     from cmooe_risk.evaluate import evaluate_window
 
     localities = workspace.config.localities
@@ -273,7 +322,9 @@ def _evaluate(config: ExperimentConfig, workspace, name: str, frame, scores):
             k_percents=tuple(config.evaluation.k_percents),
             n_boot=config.evaluation.bootstrap,
             seed=config.training.seed,
-            ratio_to=ORACLE if ORACLE in scores else None,
+            # the oracle and ceiling, and every model: paired ratios between all of them
+            ratio_to=[*(name for name in REFERENCES if name in scores), *config.models],
+            rank_by=ranks,
         )
 
 
@@ -285,17 +336,72 @@ def _pooled(config, workspace, scored: dict, windows: dict):
     """
     if len(scored) == 1:
         return next(iter(windows.values()))
-    frames = [frame for frame, _ in scored.values()]
+    frames = [frame for frame, _, _ in scored.values()]
     names = list(next(iter(scored.values()))[1])
-    scores = {n: np.concatenate([s[n] for _, s in scored.values()]) for n in names}
-    return _evaluate(config, workspace, POOLED, pd.concat(frames, ignore_index=True), scores)
+    scores = {n: np.concatenate([s[n] for _, s, _ in scored.values()]) for n in names}
+    ranks = {n: np.concatenate([r[n] for _, _, r in scored.values()]) for n in names}
+    frame = pd.concat(frames, ignore_index=True)
+    return _evaluate(config, workspace, POOLED, frame, scores, ranks)
+
+
+def recommend(pooled, models: tuple[str, ...]) -> Recommendation:
+    """The model best at capacity over all test windows, with the models that are as good
+    within the 95% CI of the paired ratio (best / other includes 1)."""
+    metric = "precision_at_capacity"
+    values = {m: pooled.value(m, metric) for m in models}
+    best = max(models, key=lambda m: (values[m], -models.index(m)))
+    row = pooled.metrics[(pooled.metrics["score"] == best) & (pooled.metrics["metric"] == metric)]
+    precision = (values[best], float(row["ci_low"].iloc[0]), float(row["ci_high"].iloc[0]))
+    as_good = {}
+    for other in models:
+        if other == best:
+            continue
+        try:
+            ratio = pooled.ratio(best, other, metric)
+        except KeyError:
+            continue
+        if not (ratio[1] > 1.0):  # the CI of best / other reaches 1 (or is undefined)
+            as_good[other] = ratio
+    label = _MODEL_WORDS.get
+    text = (
+        f"Best at capacity on the backtest: {label(best, best)}, precision "
+        f"{precision[0]:.3f} [{precision[1]:.3f}, {precision[2]:.3f}]."
+    )
+    if as_good:
+        others = "; ".join(
+            f"{label(m, m)} (ratio {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}])" for m, r in as_good.items()
+        )
+        text += (
+            " Not better, within the 95% CI, than: "
+            + others
+            + ". A simpler list would do as well on this evidence."
+            if any(m in _SIMPLE for m in as_good)
+            else " Not better, within the 95% CI, than: " + others + "."
+        )
+    else:
+        text += " Better than every other model beyond the 95% CI."
+    return Recommendation(best, precision, as_good, text)
+
+
+#: plain names of the shipped models, for people
+_MODEL_WORDS = {
+    "lightgbm": "LightGBM (gradient-boosted trees)",
+    "logistic": "logistic regression",
+    "rules_checklist": "the rules checklist",
+    "prior_events": "prior events only",
+}
+#: baselines a partnership could run without a model
+_SIMPLE = ("rules_checklist", "prior_events")
 
 
 def _summary_table(pooled, config: ExperimentConfig, oracle: bool) -> pd.DataFrame:
-    """Headline metrics over all test windows: one row per model (and the oracle)."""
+    """Headline metrics over all test windows: one row per model (then the oracle and
+    the recorded-data ceiling), with each model's precision at capacity as a ratio to
+    them (``ratio_to_oracle``, ``ratio_to_ceiling``, with CIs)."""
     metrics = pooled.metrics
+    present = set(metrics["score"])
     rows = []
-    for score in [*config.models, *([ORACLE] if oracle else [])]:
+    for score in [*config.models, *(r for r in REFERENCES if oracle and r in present)]:
         row = {"model": score}
         for metric in HEADLINE_METRICS:
             hit = metrics[(metrics["score"] == score) & (metrics["metric"] == metric)]
@@ -303,11 +409,16 @@ def _summary_table(pooled, config: ExperimentConfig, oracle: bool) -> pd.DataFra
                 row[metric] = float(hit["value"].iloc[0])
                 row[f"{metric}_ci_low"] = float(hit["ci_low"].iloc[0])
                 row[f"{metric}_ci_high"] = float(hit["ci_high"].iloc[0])
-        if oracle and score != ORACLE:
-            ratios = pooled.ratios
-            hit = ratios[(ratios["score"] == score) & (ratios["metric"] == "precision_at_capacity")]
-            if len(hit):
-                row["ratio_to_oracle"] = float(hit["value"].iloc[0])
+        for reference in REFERENCES:
+            if score in REFERENCES or reference not in pooled.ratio_to:
+                continue
+            try:
+                value, low, high = pooled.ratio(score, reference, "precision_at_capacity")
+            except KeyError:
+                continue
+            row[f"ratio_to_{reference}"] = value
+            row[f"ratio_to_{reference}_ci_low"] = low
+            row[f"ratio_to_{reference}_ci_high"] = high
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -319,11 +430,14 @@ def _metrics_for(score: str, windows: dict, pooled, oracle: bool) -> dict[str, f
     evaluations = [(name, result, [f"{name}."]) for name, result in windows.items()]
     evaluations.append((POOLED, pooled, [""]))
     for _name, result, prefixes in evaluations:
-        for table, label in (
-            (result.metrics, ""),
-            (result.ratios if oracle else None, "ratio_to_oracle."),
-        ):
-            if table is None or table.empty:
+        # paired ratios to the oracle and ceiling, and to every other model
+        tables = [(result.metrics, "")]
+        tables += [
+            (result.ratios[result.ratios["reference"] == reference], f"ratio_to_{reference}.")
+            for reference in result.ratio_to
+        ]
+        for table, label in tables:
+            if table.empty:
                 continue
             for row in table[table["score"] == score].itertuples():
                 for prefix in prefixes:
@@ -333,9 +447,10 @@ def _metrics_for(score: str, windows: dict, pooled, oracle: bool) -> dict[str, f
                         out[f"{base}_ci_low"] = row.ci_low
                         out[f"{base}_ci_high"] = row.ci_high
         if oracle:
-            for row in result.metrics[result.metrics["score"] == ORACLE].itertuples():
-                for prefix in prefixes:
-                    out[f"{prefix}oracle.{row.metric}"] = row.value
+            for reference in REFERENCES:
+                for row in result.metrics[result.metrics["score"] == reference].itertuples():
+                    for prefix in prefixes:
+                        out[f"{prefix}{reference}.{row.metric}"] = row.value
     return {k: float(v) for k, v in out.items() if v is not None and np.isfinite(v)}
 
 
@@ -454,7 +569,7 @@ def _log_model_run(ctx: _Logging, name: str, scorer: Scorer) -> tuple[str, str]:
     client.log_dict(run_id, spec.model_dump(mode="json"), "config/model_spec.json")
     client.log_dict(run_id, manifest, "data_manifest.json")
     for window_name, result in {**windows, POOLED: pooled}.items():
-        table = result.metrics[result.metrics["score"].isin([name, ORACLE])]
+        table = result.metrics[result.metrics["score"].isin([name, *REFERENCES])]
         client.log_text(run_id, table.to_csv(index=False), f"metrics/{window_name}.csv")
     figures = {
         "plots/pr_curve.png": pr_curve_figure(pooled),
@@ -557,6 +672,8 @@ def _log_to_mlflow(
     summary,
     oracle,
     explain_sample,
+    challenger,
+    recommendation,
 ):
     import mlflow
 
@@ -570,6 +687,8 @@ def _log_to_mlflow(
                 "cmooe.role": "training",
                 "cmooe.outcome": config.outcome,
                 "cmooe.batch": batch,
+                "cmooe.recommended": recommendation.model,
+                "cmooe.recommendation": recommendation.text,
                 "mlflow.note.content": (
                     f"Models for {config.outcome.replace('_', ' ')} within "
                     f"{config.horizon_weeks} weeks. Metrics are from temporal test windows; "
@@ -598,16 +717,18 @@ def _log_to_mlflow(
             run_id, uri = _log_model_run(ctx, name, deployed[name])
             model_runs[name], model_uris[name] = run_id, uri
         client.set_terminated(parent_id, "FINISHED")
+        for run_id in model_runs.values():
+            client.set_tag(run_id, "cmooe.recommendation", recommendation.text)
         version = None
-        if config.challenger:
+        if challenger:
             with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints to stderr
                 registered = mlflow.register_model(
-                    model_uris[config.challenger],
+                    model_uris[challenger],
                     registered_model_name(config.outcome),
                     tags={
                         "cmooe.outcome": config.outcome,
-                        "cmooe.model": config.challenger,
-                        "cmooe.run_id": model_runs[config.challenger],
+                        "cmooe.model": challenger,
+                        "cmooe.run_id": model_runs[challenger],
                     },
                 )
             version = registered.version
@@ -622,5 +743,7 @@ def _log_to_mlflow(
         summary=summary.assign(run_id=summary["model"].map(model_runs)),
         splits=splits,
         challenger_version=version,
+        challenger=challenger,
+        recommendation=recommendation,
         oracle=oracle,
     )
