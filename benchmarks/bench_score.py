@@ -6,7 +6,7 @@ champion if there is none yet. Then ``cmooe-risk score`` is timed in a child pro
 an empty queue database (a first publish), and again for the same week (an identical
 rerun, which publishes nothing). Training is not part of the figure.
 
-    python -m benchmarks score [--workdir bench-output/train/100k]
+    python -m benchmarks score [--workdir bench-output/train/england-100k]
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _ensure_champions(workspace: Path) -> dict[str, str]:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks score")
-    parser.add_argument("--workdir", type=Path, default=Path("bench-output/train/100k"))
+    parser.add_argument("--workdir", type=Path, default=Path("bench-output/train/england-100k"))
     args = parser.parse_args(argv)
     workspace = args.workdir / "ws"
     if not (workspace / "warehouse.duckdb").exists():

@@ -73,13 +73,23 @@ runs AS (
     SELECT
         s.pupil_pseudonym,
         s.as_of,
-        MAX(CASE WHEN r.kind = 'absent' AND r.session_date >= s.as_of - INTERVAL 7 DAY
+        MAX(CASE WHEN r.kind = 'absent' AND r.position >= 3
+            AND r.session_date >= s.as_of - INTERVAL 7 DAY
             THEN r.position ELSE 0 END) AS current_absence_run,
-        MAX(CASE WHEN r.kind = 'absent' THEN r.position ELSE 0 END) AS longest_absence_run_26w,
-        MAX(CASE WHEN r.kind = 'unexplained' AND r.session_date >= s.as_of - INTERVAL 7 DAY
+        MAX(CASE WHEN r.kind = 'absent' AND r.position >= 3 THEN r.position ELSE 0 END)
+            AS longest_absence_run_26w,
+        MAX(CASE WHEN r.kind = 'unexplained' AND r.position >= 3
+            AND r.session_date >= s.as_of - INTERVAL 7 DAY
             THEN r.position ELSE 0 END) AS current_unexplained_run,
-        MAX(CASE WHEN r.kind = 'unexplained' AND r.session_date >= s.as_of - INTERVAL 91 DAY
-            THEN r.position ELSE 0 END) AS longest_unexplained_run_13w
+        MAX(CASE WHEN r.kind = 'unexplained' AND r.position >= 3
+            AND r.session_date >= s.as_of - INTERVAL 91 DAY
+            THEN r.position ELSE 0 END) AS longest_unexplained_run_13w,
+        -- the run that reaches the Friday before t, from its first day: a child who
+        -- stopped coming on Wednesday has 3 (a closed Friday gives 0)
+        MAX(CASE WHEN r.kind = 'absent' AND r.session_date = s.as_of - INTERVAL 3 DAY
+            THEN r.position ELSE 0 END) AS absent_to_friday,
+        MAX(CASE WHEN r.kind = 'unexplained' AND r.session_date = s.as_of - INTERVAL 3 DAY
+            THEN r.position ELSE 0 END) AS unexplained_to_friday
     FROM spine AS s
     JOIN attendance_runs AS r
         ON r.pupil_pseudonym = s.pupil_pseudonym
@@ -136,7 +146,9 @@ totals AS (
         COALESCE(r.current_absence_run, 0) AS current_absence_run,
         COALESCE(r.longest_absence_run_26w, 0) AS longest_absence_run_26w,
         COALESCE(r.current_unexplained_run, 0) AS current_unexplained_run,
-        COALESCE(r.longest_unexplained_run_13w, 0) AS longest_unexplained_run_13w
+        COALESCE(r.longest_unexplained_run_13w, 0) AS longest_unexplained_run_13w,
+        COALESCE(r.absent_to_friday, 0) AS absent_to_friday,
+        COALESCE(r.unexplained_to_friday, 0) AS unexplained_to_friday
     FROM spine AS s
     LEFT JOIN windows AS w
         ON w.pupil_pseudonym = s.pupil_pseudonym AND w.as_of_week = s.as_of_week
@@ -199,5 +211,7 @@ SELECT
     current_absence_run AS current_absence_run_days,
     longest_absence_run_26w AS longest_absence_run_days_26w,
     current_unexplained_run AS current_unexplained_run_days,
-    longest_unexplained_run_13w AS longest_unexplained_run_days_13w
+    longest_unexplained_run_13w AS longest_unexplained_run_days_13w,
+    absent_to_friday AS absent_days_to_last_friday,
+    unexplained_to_friday AS unexplained_days_to_last_friday
 FROM totals

@@ -1,5 +1,5 @@
--- attendance_runs (precomputed at ingest): the third and later days of runs of
--- consecutive school days absent, each with its position in the run (3 = third day
+-- attendance_runs (precomputed at ingest): every day of every run of consecutive school
+-- days absent, each with its position in the run (1 = first day, 3 = third day
 -- running), for two kinds of run:
 --   absent       both sessions of the day missed (any reason);
 --   unexplained  both sessions of the day marked N or O (the pattern that starts
@@ -90,8 +90,8 @@ positioned AS (
     FROM islands
 )
 
--- Filtering on the position (known on the day) rather than the run's final length
--- (known only when it ends) keeps later days from leaking into earlier as-of dates.
+-- The position is known on the day, unlike the run's final length (known only when it
+-- ends), so no later day leaks into an earlier as-of date. Features that count runs from
+-- their third day filter on position >= 3.
 SELECT pupil_pseudonym, kind, session_date, position
 FROM positioned
-WHERE position >= 3

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import (
@@ -76,6 +76,19 @@ class LocalityConfig(_Strict):
     default_capacity: int = Field(50, ge=1, description="Queue size for unlisted localities.")
     capacities: dict[str, int] = Field(
         default_factory=dict, description="Queue size per locality name."
+    )
+    list_policy: Literal["risk", "within_school"] = Field(
+        "risk",
+        description="How a locality's list is drawn: `risk`, the highest risk; "
+        "`within_school`, the highest risk relative to the child's own school (the model's "
+        "score less the school's average), so that a school that excludes more does not "
+        "fill the list. `train` reports each policy's cost in precision.",
+    )
+    per_school_cap: int | None = Field(
+        None,
+        ge=1,
+        description="At most this many children of one school on a locality's list (the "
+        "next places go to other schools); none by default. `train` reports its cost.",
     )
 
     @field_validator("capacities")

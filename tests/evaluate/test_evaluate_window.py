@@ -38,6 +38,7 @@ def test_metric_rows_and_names(result: EvaluationResult) -> None:
         "roc_auc",
         "average_precision",
         "brier",
+        "calibration_ratio",
         "precision_at_capacity",
         "recall_at_capacity",
         "list_size_capacity",
@@ -152,7 +153,8 @@ def test_by_as_of_pools_to_the_overall_figures(result: EvaluationResult) -> None
 
 def test_ci_contains_the_point_estimate(result: EvaluationResult) -> None:
     table = result.metrics.dropna(subset=["ci_low"])
-    assert len(table) == 3 * 13 - 3 * 2 - 1  # no CI: list size, rows; no Brier for rules
+    # no CI: list size, rows; no Brier or calibration ratio for rules (not probabilities)
+    assert len(table) == 3 * 14 - 3 * 2 - 2
     assert (table["ci_low"] <= table["value"]).all()
     assert (table["value"] <= table["ci_high"]).all()
     no_ci = result.metrics[result.metrics["metric"].isin(["list_size_capacity", "rows"])]
@@ -174,7 +176,7 @@ def test_ci_narrows_with_more_data() -> None:
     fixed = ratio.index.get_level_values("metric").str.endswith("_capacity") | (
         ratio.index.get_level_values("metric") == "positives"
     )
-    assert len(ratio[~fixed]) == 3 * 6 - 1
+    assert len(ratio[~fixed]) == 3 * 7 - 2
     assert (ratio[~fixed] < 0.7).all(), ratio[~fixed][ratio[~fixed] >= 0.7]
 
 
@@ -330,9 +332,17 @@ def test_calibration_bins(window, result: EvaluationResult) -> None:
         "upper",
         "mean_predicted",
         "observed_rate",
+        "observed_ci_low",
+        "observed_ci_high",
         "count",
     ]
     assert len(bins) == 10
+    assert (bins["observed_ci_low"] <= bins["observed_rate"] + 1e-12).all()
+    assert (bins["observed_rate"] <= bins["observed_ci_high"] + 1e-12).all()
+    ratio = result.value("oracle", "calibration_ratio")
+    assert ratio == pytest.approx(
+        (bins["mean_predicted"] * bins["count"]).sum() / frame["label"].sum()
+    )
     assert bins["count"].sum() == len(frame)
     assert (bins["mean_predicted"].diff().dropna() > 0).all()
     assert (bins["lower"] <= bins["mean_predicted"]).all()

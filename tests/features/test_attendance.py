@@ -104,3 +104,22 @@ def test_pupil_batches_give_the_same_features_as_one_pass(
         .reset_index(drop=True)
     )
     pd.testing.assert_frame_equal(batched, whole, check_dtype=False)
+
+
+def test_days_absent_up_to_the_last_friday(workspace: Workspace, mini_la: Path) -> None:
+    """A child who stops coming on Wednesday: 3 days by Monday; unexplained only while
+    the marks say N or O; 0 once a day is attended or if Friday is attended."""
+    upn, pseudonym = _pupil(mini_la, 0)  # present at every session
+    header, rows = read_rows(mini_la / "attendance_marks.csv")
+    codes = {"17/09/2025": "O", "18/09/2025": "N", "19/09/2025": "I"}  # Wed, Thu, Fri
+    for row in rows:
+        if row["pupil_id"] == upn and row["session_date"] in codes:
+            row["code"] = codes[row["session_date"]]
+    write_rows(mini_la / "attendance_marks.csv", header, rows)
+    frame = features_for(workspace, mini_la, [date(2025, 9, 22), date(2025, 9, 29)])
+    after = _row(frame, pseudonym, date(2025, 9, 22))
+    assert after.absent_days_to_last_friday == 3
+    assert after.unexplained_days_to_last_friday == 0  # Friday's illness is explained
+    assert after.current_absence_run_days == 3  # counted from the third day
+    later = _row(frame, pseudonym, date(2025, 9, 29))  # back in school that week
+    assert later.absent_days_to_last_friday == 0

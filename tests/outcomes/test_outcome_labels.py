@@ -367,3 +367,29 @@ def test_one_row_per_key_and_the_counts_add_up(la: MiniLA) -> None:
         ("status", "VARCHAR"),
         ("event_date", "DATE"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("start", "category", "expected"),
+    [
+        (date(2025, 10, 8), "FIXD", 1),  # a suspension is permanent exclusion's precursor
+        (date(2025, 10, 8), "LNCH", 1),  # so is a lunchtime suspension
+        (date(2025, 10, 8), "PERM", 0),  # the outcome itself is not
+        (T - timedelta(days=1), "FIXD", 0),  # before the window
+        (LAST_DAY, "FIXD", 1),
+        (LAST_DAY + timedelta(days=1), "FIXD", 0),
+    ],
+)
+def test_precursor_labels_use_the_same_windows(
+    la: MiniLA, start: date, category: str, expected: int
+) -> None:
+    pupil = la.pupil("pupil")
+    la.exclude(pupil, start, category=category, status="UPHELD")
+    assert la.label(PEX, pupil, T, precursors=True).label == expected
+
+
+def test_an_outcome_without_precursors_says_so(la: MiniLA) -> None:
+    from cmooe_risk.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no precursor"):
+        la.label(CME, la.pupil("pupil"), T, precursors=True)

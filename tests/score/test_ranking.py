@@ -18,6 +18,7 @@ def _roll(raw: np.ndarray, risk: np.ndarray, *, seed: int = 0) -> pd.DataFrame:
         {
             "pupil_pseudonym": [f"{rng.integers(16**12):012x}" for _ in range(n)],
             "locality": rng.choice(["North", "South"], n),
+            "urn": rng.choice(["100001", "100002", "100003", None], n),
             "raw_score": raw,
             "risk": risk,
             "eligibility": "eligible",
@@ -96,3 +97,36 @@ def test_list_length_is_the_capacity(capacity: int) -> None:
     ranked = rank_frame(roll, BANDS)
     assert ranked["listed"].sum() == capacity
     assert ranked.loc[ranked["listed"], "raw_score"].min() == 30 - capacity
+
+
+def test_a_per_school_cap_lets_other_schools_in() -> None:
+    rng = np.random.default_rng(9)
+    raw = rng.normal(size=300)
+    roll = _roll(raw, 1 / (1 + np.exp(-raw)))
+    roll["locality"] = "North"
+    roll["urn"] = np.where(raw > 0.5, "100001", rng.choice(["100002", "100003"], 300))
+    plain = rank_frame(roll, BANDS)
+    capped = rank_frame(roll, BANDS, per_school_cap=10)
+    assert (plain[plain["listed"]]["urn"] == "100001").sum() == 25  # one school fills it
+    on_list = capped[capped["listed"]]
+    assert (on_list["urn"] == "100001").sum() == 10
+    assert len(on_list) == 25
+    # within the cap, the order is still the raw score's
+    assert (
+        on_list.sort_values("rank")["raw_score"]
+        .groupby(on_list["urn"])
+        .is_monotonic_decreasing.all()
+    )
+
+
+def test_the_within_school_view_ranks_on_risk_relative_to_the_school() -> None:
+    roll = _roll(np.array([3.0, 2.9, 2.8, 0.5, 0.0, -0.5]), np.full(6, 0.1))
+    roll["locality"] = "North"
+    roll["urn"] = ["A", "A", "A", "B", "B", "B"]
+    roll["capacity"] = 2
+    ranked = rank_frame(roll, BANDS, policy="within_school")
+    # A's mean is 2.9 and B's 0.0: the top of each school is +0.1 and +0.5 above it
+    listed = ranked[ranked["listed"]].sort_values("rank")
+    assert list(listed["raw_score"]) == [0.5, 3.0]
+    with pytest.raises(ValueError, match="list policy"):
+        rank_frame(roll, BANDS, policy="fairest")

@@ -21,6 +21,8 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
     days = np.where(suspensions > 0, rng.integers(1, 300, n), np.nan)
     logit = -5 + 6 * (0.9 - attendance) + 0.9 * suspensions + 1.0 * cin
     label = rng.binomial(1, 1 / (1 + np.exp(-logit)))
+    # a frequent precursor (a suspension) on the same road: ten times as common
+    precursor = rng.binomial(1, 1 / (1 + np.exp(-(logit + 2.3))))
     return pd.DataFrame(
         {
             "attendance_rate_13w": attendance,
@@ -28,6 +30,7 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
             "cin_current": cin,
             "days_since_last_suspension": days,
             "label": label,
+            "precursor": precursor,
         }
     )
 
@@ -133,3 +136,26 @@ def test_calibration_methods() -> None:
     auto = fit_calibration(raw, label, "auto")
     assert auto["method"] == ("isotonic" if label.sum() >= 200 else "platt")
     assert np.all(np.diff(auto["y"]) >= 0)
+
+
+def test_learning_from_precursors_calibrates_on_the_outcome_alone(specs, data) -> None:
+    train, validation, test = data
+    spec = _spec_on(specs["lightgbm_precursors"])
+    assert spec.learn_from == "outcome_or_precursor"
+    assert spec.outcome_weight == 10
+    scorer = fit_model(spec, FEATURES, train, validation, outcome="permanent_exclusion")
+    calibration = scorer.spec["calibration"]
+    assert calibration["validation_positives"] == int(validation["label"].sum())
+    assert scorer.spec["learn_from"] == "outcome_or_precursor"
+    risk = scorer.risk(test)
+    # the risk is the outcome's, not the ten times more frequent precursor's
+    assert risk.mean() == pytest.approx(test["label"].mean(), rel=0.5)
+    assert risk.mean() < 0.5 * test["precursor"].mean()
+    with pytest.raises(StateError, match="precursor"):
+        fit_model(
+            spec,
+            FEATURES,
+            train.drop(columns="precursor"),
+            validation,
+            outcome="permanent_exclusion",
+        )

@@ -62,6 +62,8 @@ def register(app: typer.Typer) -> None:
             )
             if result.recommendation is not None:
                 out.print(result.recommendation.text)
+            if result.list_policies is not None:
+                out.print(_policies_line(result.list_policies))
             if result.challenger_version:
                 challenger_run = result.model_runs[result.challenger]
                 out.print(
@@ -69,3 +71,22 @@ def register(app: typer.Typer) -> None:
                     f"{result.challenger_version} (alias challenger). To make it the champion: "
                     f"cmooe-risk models promote --outcome {config.outcome} --run {challenger_run}"
                 )
+
+
+def _policies_line(policies) -> str:
+    """The challenger's list drawn other ways, in one paragraph."""
+    table = policies.table.set_index("policy")
+    parts = [
+        f"School concentration of its lists: {policies.top_school_share:.0%} of places from "
+        f"the top school, {policies.top_two_share:.0%} from the top two."
+    ]
+    for policy, words in (
+        ("within_school", "Ranked within schools"),
+        ("school_cap", f"With at most {policies.cap} children per school"),
+    ):
+        row = table.loc[policy]
+        parts.append(
+            f"{words}: precision {row.precision:.3f} ({row.ratio:.2f} times the plain list's, "
+            f"95% CI {row.ratio_ci_low:.2f} to {row.ratio_ci_high:.2f})."
+        )
+    return " ".join(parts)

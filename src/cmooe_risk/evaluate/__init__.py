@@ -15,19 +15,36 @@ Examples
 >>> mlflow.log_figure(pr_curve_figure(result), "pr_curve.png")  # doctest: +SKIP
 """
 
-from cmooe_risk.evaluate._evaluate import EvaluationResult, evaluate_window
+from cmooe_risk.evaluate._evaluate import (
+    CALIBRATION_TOLERANCE,
+    CalibrationVerdict,
+    EvaluationResult,
+    calibration_verdict,
+    evaluate_window,
+)
 from cmooe_risk.evaluate._plots import (
     calibration_figure,
     importance_figure,
     pr_curve_figure,
     precision_at_k_figure,
 )
+from cmooe_risk.evaluate._policies import (
+    ListPolicies,
+    compare_list_policies,
+    school_concentration,
+)
 
 __all__ = [
+    "CALIBRATION_TOLERANCE",
+    "CalibrationVerdict",
     "EvaluationResult",
+    "ListPolicies",
     "calibration_figure",
+    "calibration_verdict",
+    "compare_list_policies",
     "evaluate_window",
     "importance_figure",
     "pr_curve_figure",
     "precision_at_k_figure",
+    "school_concentration",
 ]

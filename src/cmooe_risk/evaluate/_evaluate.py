@@ -66,8 +66,9 @@ class EvaluationResult:
         ``precision_at_capacity, recall_at_capacity, list_size_capacity, positives, rows``
         on each as-of date.
     calibration : pandas.DataFrame
-        ``score, bin, lower, upper, mean_predicted, observed_rate, count`` over up to
-        10 quantile bins of each score whose values lie in [0, 1].
+        ``score, bin, lower, upper, mean_predicted, observed_rate, observed_ci_low,
+        observed_ci_high, count`` over up to 10 quantile bins of each score whose values
+        lie in [0, 1]; the observed rate's CI comes from the same pupil bootstrap.
     pr_curves : pandas.DataFrame
         ``score, threshold, recall, precision`` at each distinct score (threshold
         decreasing), at most 500 points per score.
@@ -121,6 +122,7 @@ def _metric_names(k_percents: tuple[float, ...]) -> list[str]:
         "roc_auc",
         "average_precision",
         "brier",
+        "calibration_ratio",
         "precision_at_capacity",
         "recall_at_capacity",
         "list_size_capacity",
@@ -198,6 +200,8 @@ class _ScoreEvaluator:
             self.top_percent = TopK(by_as_of, 2.0 * longest + _PREFIX_MARGIN)
         self.is_probability = bool(values.min() >= 0.0 and values.max() <= 1.0)
         self.cluster_squared_error = None
+        self.values = values
+        self.calibration_bins = calibration_bins(values) if self.is_probability else None
         if self.is_probability:
             # A row weighs what its pupil weighs, so the weighted sum of squared errors
             # is a dot product over pupils.
@@ -220,6 +224,21 @@ class _ScoreEvaluator:
         else:
             weighted = dot(self.cluster_squared_error, totals.cluster_weights)
             scalars.append(brier(weighted, totals.rows))
+        observed_by_bin = None
+        if self.calibration_bins is None:
+            scalars.append(float("nan"))
+        else:
+            # mean predicted over observed rate, and each bin's observed rate
+            bins, n_bins = self.calibration_bins
+            w = totals.weights
+            predicted = float(np.dot(self.values, w)) if w is not None else self.values.sum()
+            scalars.append(_share(predicted, totals.positives))
+            rows_in = np.bincount(bins, weights=w, minlength=n_bins)
+            labels_in = np.bincount(
+                bins, weights=window.labels if w is None else window.labels * w, minlength=n_bins
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                observed_by_bin = np.where(rows_in > 0, labels_in / rows_in, np.nan)
 
         [(selected, slots)] = self.capacity.lists(totals.weights, [window.capacity])
         scalars += [
@@ -256,26 +275,48 @@ class _ScoreEvaluator:
                 ]
 
         scalars += [totals.positives, totals.rows, _share(totals.positives, totals.rows)]
-        return {"scalars": np.array(scalars), "by_as_of": by_as_of}
+        out = {"scalars": np.array(scalars), "by_as_of": by_as_of}
+        if observed_by_bin is not None:
+            out["calibration"] = observed_by_bin
+        return out
 
     def pr_curve(self) -> tuple[FloatArray, FloatArray, FloatArray]:
         weight, positive = self.overall.totals(None)
         return pr_curve(self.overall, weight, positive, PR_CURVE_POINTS)
 
 
-def _calibration(name: str, values: FloatArray, labels: np.ndarray) -> pd.DataFrame:
-    # Edges are data values ("inverted_cdf"), so no bin is empty; a score with heavy
-    # ties has repeated quantiles, which merge into one bin rather than split a tie.
-    edges = np.unique(
+def calibration_bins(values: FloatArray) -> tuple[np.ndarray, int]:
+    """Each row's calibration bin (up to CALIBRATION_BINS quantile bins) and their number.
+
+    Edges are data values ("inverted_cdf"), so no bin is empty; a score with heavy ties
+    has repeated quantiles, which merge into one bin rather than split a tie.
+    """
+    edges = _calibration_edges(values)
+    n_bins = max(len(edges) - 1, 1)
+    return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, n_bins - 1), n_bins
+
+
+def _calibration_edges(values: FloatArray) -> np.ndarray:
+    return np.unique(
         np.quantile(values, np.linspace(0.0, 1.0, CALIBRATION_BINS + 1), method="inverted_cdf")
     )
-    n_bins = max(len(edges) - 1, 1)
-    bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, n_bins - 1)
+
+
+def _calibration(
+    name: str, values: FloatArray, labels: np.ndarray, replicates: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Mean predicted and observed rate per quantile bin, the observed rate's 95% CI from
+    the pupil bootstrap (NaN without replicates)."""
+    edges = _calibration_edges(values)
+    bins, n_bins = calibration_bins(values)
     count = np.bincount(bins, minlength=n_bins)
     keep = count > 0
     upper = edges[1:] if len(edges) > 1 else edges
     predicted = np.bincount(bins, weights=values, minlength=n_bins)
     observed = np.bincount(bins, weights=labels, minlength=n_bins)
+    low, high = percentile_interval(replicates)
+    low = np.broadcast_to(low, (n_bins,)) if np.ndim(low) else np.full(n_bins, np.nan)
+    high = np.broadcast_to(high, (n_bins,)) if np.ndim(high) else np.full(n_bins, np.nan)
     return pd.DataFrame(
         {
             "score": name,
@@ -284,6 +325,8 @@ def _calibration(name: str, values: FloatArray, labels: np.ndarray) -> pd.DataFr
             "upper": upper[keep],
             "mean_predicted": predicted[keep] / count[keep],
             "observed_rate": observed[keep] / count[keep],
+            "observed_ci_low": low[keep],
+            "observed_ci_high": high[keep],
             "count": count[keep],
         }
     )
@@ -412,7 +455,9 @@ def evaluate_window(
     )
     ratios, ratio_notes, references = _ratios(window, names, point, replicates)
     calibration = [
-        _calibration(name, window.scores[name], window.labels)
+        _calibration(
+            name, window.scores[name], window.labels, replicates.get(f"{name}/calibration")
+        )
         for name, evaluator in evaluators.items()
         if evaluator.is_probability
     ]
@@ -433,7 +478,17 @@ def evaluate_window(
         calibration=pd.concat(calibration, ignore_index=True)
         if calibration
         else pd.DataFrame(
-            columns=["score", "bin", "lower", "upper", "mean_predicted", "observed_rate", "count"]
+            columns=[
+                "score",
+                "bin",
+                "lower",
+                "upper",
+                "mean_predicted",
+                "observed_rate",
+                "observed_ci_low",
+                "observed_ci_high",
+                "count",
+            ]
         ),
         pr_curves=pd.concat(curves, ignore_index=True),
         n_boot=window.n_boot,
@@ -523,3 +578,59 @@ def _warnings(
                 f"score {name!r} has values outside [0, 1]: no Brier score or calibration for it"
             )
     return notes
+
+
+#: Mean predicted risk may differ from the observed rate by this share and still be quoted.
+CALIBRATION_TOLERANCE = 0.2
+
+
+@dataclass(frozen=True)
+class CalibrationVerdict:
+    """Whether a score's risk figures can be quoted as probabilities.
+
+    Quotable when the mean predicted risk is within :data:`CALIBRATION_TOLERANCE` of the
+    observed rate overall, and every calibration bin's mean predicted risk lies within
+    the 95% CI of its observed rate; otherwise the risk is a ranking only.
+    """
+
+    score: str
+    quotable: bool
+    ratio: float
+    bins_within: int
+    bins: int
+    text: str
+
+
+def calibration_verdict(result: EvaluationResult, score: str) -> CalibrationVerdict:
+    """The verdict on ``score``'s calibration over ``result``'s window (see the class)."""
+    ratio = result.value(score, "calibration_ratio")
+    table = result.calibration[result.calibration["score"] == score]
+    predicted = table["mean_predicted"].to_numpy()
+    within = (predicted >= table["observed_ci_low"].to_numpy() - 1e-12) & (
+        predicted <= table["observed_ci_high"].to_numpy() + 1e-12
+    )
+    bins_within, bins = int(within.sum()), len(table)
+    overall = np.isfinite(ratio) and abs(ratio - 1.0) <= CALIBRATION_TOLERANCE
+    quotable = bool(overall and bins and bins_within == bins)
+    if not np.isfinite(ratio):
+        text = "There were no outcomes in the test windows to check the risk figures against."
+    elif quotable:
+        text = (
+            f"The risk figures can be read as probabilities: on the test windows the mean "
+            f"predicted risk was {ratio:.2f} times the observed rate, and in all {bins} bands "
+            "of predicted risk it lay within the confidence interval of what happened."
+        )
+    else:
+        why = []
+        if not overall:
+            why.append(f"the mean predicted risk was {ratio:.2f} times the observed rate")
+        if bins_within < bins:
+            why.append(
+                f"in {bins - bins_within} of {bins} bands of predicted risk it lay outside the "
+                "confidence interval of what happened"
+            )
+        text = (
+            "The risk figures are a ranking only, not probabilities to quote: on the test "
+            f"windows {' and '.join(why)}."
+        )
+    return CalibrationVerdict(score, quotable, float(ratio), bins_within, bins, text)

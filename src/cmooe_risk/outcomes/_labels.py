@@ -74,6 +74,7 @@ def build_labels(
     horizon_weeks: int | None = None,
     data_end: date | str | None = None,
     into: str = "labels",
+    precursors: bool = False,
 ) -> LabelSummary:
     """Label every key with the outcome over the window ``[as_of, as_of + 7H days)``.
 
@@ -95,6 +96,9 @@ def build_labels(
         Name of the temporary table to create or replace, with exactly one row per key:
         ``pupil_pseudonym, as_of, label`` (TINYINT 1/0, NULL when censored),
         ``status`` (one of :data:`STATUSES`) and ``event_date`` (set for positives).
+    precursors : bool, default False
+        Label the outcome's precursor events instead (``precursor_sql``: for permanent
+        exclusion, suspensions), with the same windows, leavers and censoring.
 
     Returns
     -------
@@ -103,6 +107,8 @@ def build_labels(
     spec = outcome_spec(outcome)
     if horizon_weeks is not None:
         spec = spec.with_horizon(horizon_weeks)
+    if precursors and not spec.has_precursors:
+        raise ConfigError(f"The outcome {spec.name} defines no precursor events.")
     keys_sql = _relation_name(keys, "keys")
     into_sql = _relation_name(into, "into")
     if "." in into or into.lower() == keys.split(".")[-1].lower():
@@ -110,7 +116,7 @@ def build_labels(
             f"into must name a new temporary table, not {into!r} (it may not be the keys table "
             "or carry a schema)."
         )
-    files = _files(spec)
+    files = _files(spec, precursors)
     _require_tables(con, files, need_marks=data_end is None)
     data_end = _data_end(con, data_end)
     try:
@@ -131,12 +137,15 @@ def build_labels(
     return summary
 
 
-def _files(spec: OutcomeSpec) -> list[tuple[str, str | None]]:
+def _files(spec: OutcomeSpec, precursors: bool = False) -> list[tuple[str, str | None]]:
     """The SQL files to run, in order, each with the temporary table it fills."""
     files: list[tuple[str, str | None]] = []
-    if spec.off_roll_school_days is not None:
-        files.append(("school_days.sql", "outcome_school_days"))
-    files.append((spec.events_sql, "outcome_events"))
+    if precursors:
+        files.append((spec.precursor_sql, "outcome_events"))
+    else:
+        if spec.off_roll_school_days is not None:
+            files.append(("school_days.sql", "outcome_school_days"))
+        files.append((spec.events_sql, "outcome_events"))
     files.append(("leaving_dates.sql", "outcome_leaving"))
     files.append(("labels.sql", None))
     return files

@@ -22,7 +22,12 @@ OUTCOME_NAMES = ("permanent_exclusion", "missing_education")
 
 #: Keys that only one outcome uses; the other must leave them unset.
 _OWN_KEYS = {
-    "permanent_exclusion": ("exclusion_categories", "exclusion_statuses"),
+    "permanent_exclusion": (
+        "exclusion_categories",
+        "exclusion_statuses",
+        "precursor_sql",
+        "precursor_categories",
+    ),
     "missing_education": (
         "referral_events",
         "off_roll_school_days",
@@ -34,12 +39,15 @@ _OWN_KEYS = {
         "off_roll_last_year",
     ),
 }
+#: Own keys an outcome may leave out.
+_OPTIONAL = ("precursor_sql", "precursor_categories")
 #: The code list each list-valued key draws from (see cmooe_risk.contracts).
 _CODE_LIST_OF = {
     "left_la_leaving_reasons": "leaving_reason",
     "left_la_register_outcomes": "register_outcome",
     "exclusion_categories": "exclusion_category",
     "exclusion_statuses": "exclusion_status",
+    "precursor_categories": "exclusion_category",
     "referral_events": "register_event",
     "on_roll_statuses": "enrolment_status",
     "off_roll_covered_by": "register_event",
@@ -52,6 +60,7 @@ _NON_EMPTY = (
     "exclusion_statuses",
     "referral_events",
     "on_roll_statuses",
+    "precursor_categories",
 )
 
 Codes = tuple[str, ...]
@@ -77,6 +86,10 @@ class OutcomeSpec(BaseModel):
     # permanent_exclusion
     exclusion_categories: Codes | None = None
     exclusion_statuses: Codes | None = None
+    #: frequent events on the road to the outcome (suspensions), for models that learn
+    #: from them too (``learn_from: outcome_or_precursor``); see _labels.build_labels
+    precursor_sql: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*\.sql$")
+    precursor_categories: Codes | None = None
     # missing_education
     referral_events: Codes | None = None
     off_roll_school_days: int | None = Field(None, ge=1)
@@ -90,9 +103,11 @@ class OutcomeSpec(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> OutcomeSpec:
         own = _OWN_KEYS[self.name]
-        missing = [key for key in own if getattr(self, key) is None]
+        missing = [key for key in own if getattr(self, key) is None and key not in _OPTIONAL]
         if missing:
             raise ValueError(f"{self.name} needs {', '.join(missing)}")
+        if (self.precursor_sql is None) != (self.precursor_categories is None):
+            raise ValueError("precursor_sql and precursor_categories go together")
         foreign = [
             key
             for other, keys in _OWN_KEYS.items()
@@ -136,6 +151,10 @@ class OutcomeSpec(BaseModel):
     @property
     def horizon_days(self) -> int:
         return 7 * self.horizon_weeks
+
+    @property
+    def has_precursors(self) -> bool:
+        return self.precursor_sql is not None
 
     def with_horizon(self, horizon_weeks: int) -> OutcomeSpec:
         """This outcome with another horizon (weeks, at least 1)."""

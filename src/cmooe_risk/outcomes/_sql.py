@@ -15,6 +15,7 @@ TABLES_READ = MappingProxyType(
     {
         "school_days.sql": ("attendance_marks",),
         "permanent_exclusion_events.sql": ("exclusions",),
+        "permanent_exclusion_precursors.sql": ("exclusions",),
         "missing_education_events.sql": ("enrolments", "register_events", "pupils", "schools"),
         "leaving_dates.sql": ("enrolments", "register_events"),
         "labels.sql": (),

@@ -178,7 +178,7 @@ def _glance(
         f'{_e(roll)}</span><span class="label">children scored in {_e(pack.locality)} '
         "(on a school roll or known to the LA)</span></div>"
     ]
-    rows = []
+    rows, concentration = [], []
     for outcome in OUTCOMES:
         listed = pack.outcome_items(outcome)
         size = show_count(len(listed), threshold)
@@ -194,6 +194,15 @@ def _glance(
         bands = [int((listed["band"] == band).sum()) for band in band_names]
         cells = [_count_cell(size), _count_cell(new), _count_cell(outstanding)]
         cells += [_count_cell(text) for text in suppress_column(bands, threshold)]
+        shares = (
+            pack.run.manifest.get("school_concentration", {}).get(outcome, {}).get(pack.locality)
+        )
+        if shares and len(listed):
+            concentration.append(
+                f"the {_TITLES[outcome].lower()} list takes "
+                f"{shares['top_school_share']:.0%} of its places from one school and "
+                f"{shares['top_two_share']:.0%} from two"
+            )
         rows.append(f"<tr><th>{_e(_TITLES[outcome])}</th>{''.join(cells)}</tr>")
     bands = "".join(f'<th class="num">{_e(band)}</th>' for band in band_names)
     table = (
@@ -210,7 +219,14 @@ def _glance(
         f"this locality's open items with status {statuses}, listed this week or not. "
         "Bands compare a child's risk with the list's cut-off (the risk of the last child "
         "listed in the locality): very high is four times it or more, high twice or more. "
-        "Counts from 1 to "
+        + (
+            "Places by school: " + "; ".join(concentration) + ". High shares mean one "
+            "school's practice shapes the list; a cap per school is a setting, and training "
+            "measures what it costs. "
+            if concentration
+            else ""
+        )
+        + "Counts from 1 to "
         f"{threshold - 1} are shown as &lt;{threshold}; {SECONDARY}: withheld so that a "
         "small count cannot be worked out from a total.</p>"
     )

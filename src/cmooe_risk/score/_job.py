@@ -256,7 +256,12 @@ def _score_outcome(
     frame["raw_score"] = predictions["raw_score"].to_numpy(dtype=float)
     frame["eligibility"] = status
     frame["capacity"] = frame["locality"].map(localities.capacity).astype("int64")
-    frame = rank_frame(frame, workspace.config.queue.band_multiples)
+    frame = rank_frame(
+        frame,
+        workspace.config.queue.band_multiples,
+        policy=localities.list_policy,
+        per_school_cap=localities.per_school_cap,
+    )
     frame = frame.drop(columns=["raw_score", "eligibility", "capacity"])
     listed = frame["listed"].to_numpy()
     known_case = status == KNOWN_CASE
@@ -365,6 +370,12 @@ def _manifest(workspace, as_of, now, roll, champions, drift, warnings, timings) 
         "roll_status": now["roll_status"].value_counts().to_dict(),
         "rows_out": {o: int((roll["outcome"] == o).sum()) for o in champions},
         "listed": {o: {k: int(v) for k, v in d.items()} for o, d in per_locality.items()},
+        # how much of each list one or two schools take (evaluate.school_concentration)
+        "school_concentration": _concentration(listed),
+        "list_policy": {
+            "policy": workspace.config.localities.list_policy,
+            "per_school_cap": workspace.config.localities.per_school_cap,
+        },
         # children who take no place on a list (outcomes' eligibility), by outcome
         "sections": {
             o: {k: int(v) for k, v in roll[roll["outcome"] == o]["section"].value_counts().items()}
@@ -382,6 +393,21 @@ def _manifest(workspace, as_of, now, roll, champions, drift, warnings, timings) 
         "warnings": warnings,
         "timings_seconds": dict(timings),
     }
+
+
+def _concentration(listed: pd.DataFrame) -> dict:
+    """Per outcome and locality, the share of the list's places from its top school and
+    from its top two."""
+    from cmooe_risk.evaluate import school_concentration
+
+    out: dict = {}
+    for (outcome, locality), rows in listed.groupby(["outcome", "locality"]):
+        top, top_two = school_concentration(rows.assign(list=0))
+        out.setdefault(outcome, {})[locality] = {
+            "top_school_share": round(top, 4),
+            "top_two_share": round(top_two, 4),
+        }
+    return out
 
 
 def _exports(workspace, store, roll: pd.DataFrame, run_dir: Path) -> dict[str, Path]:

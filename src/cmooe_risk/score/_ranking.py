@@ -11,6 +11,11 @@
 * A locality's list is its top ``capacity``; the band says how far above the list's
   cut-off (the last listed child's risk) a child's risk is, so it discriminates within
   the list.
+* Two options (``localities`` in ``cmooe-risk.yaml``), each with its cost in precision
+  measured by ``train``: ``list_policy: within_school`` ranks on the score relative to the
+  child's school (the raw score less the school's average), so that a school that
+  excludes more does not fill the list; ``per_school_cap: N`` lets at most N children of
+  one school onto a locality's list.
 
 The DuckDB job runs :func:`ranking_sql` on its pandas frame; the Spark job runs the same
 text, through the feature SQL's dialect layer, on its DataFrame (Splink's pattern: the
@@ -42,15 +47,34 @@ BELOW_LIST_BAND = "typical"
 RANKED_COLUMNS = ("rank", "listed", "section", "band")
 
 
-def ranking_sql(band_multiples: Mapping[str, float], source: str = "scored") -> str:
+def ranking_sql(
+    band_multiples: Mapping[str, float],
+    source: str = "scored",
+    *,
+    policy: str = "risk",
+    per_school_cap: int | None = None,
+) -> str:
     """The policy as one SELECT over ``source``.
 
-    ``source`` has one row per child: ``pupil_pseudonym``, ``locality``, ``raw_score``
-    (what the list ranks by), ``risk`` (the calibrated risk the bands compare),
-    ``eligibility`` (``eligible``, ``known_case`` or ``cannot_happen``) and ``capacity``
-    (the locality's list length). The result has those columns and
-    :data:`RANKED_COLUMNS`; ``rank`` is NULL for children who are not ranked.
+    ``source`` has one row per child: ``pupil_pseudonym``, ``locality``, ``urn`` (the
+    school, NULL for none), ``raw_score`` (what the list ranks by), ``risk`` (the
+    calibrated risk the bands compare), ``eligibility`` (``eligible``, ``known_case`` or
+    ``cannot_happen``) and ``capacity`` (the locality's list length). The result has those
+    columns and :data:`RANKED_COLUMNS`; ``rank`` is NULL for children who are not ranked.
     """
+    if policy not in ("risk", "within_school"):
+        raise ValueError(f"unknown list policy {policy!r}; choose risk or within_school")
+    key = (
+        "s.raw_score - AVG(s.raw_score) OVER (PARTITION BY s.eligibility, s.urn)"
+        if policy == "within_school"
+        else "s.raw_score"
+    )
+    # children beyond a school's cap go after every child within one
+    capped = (
+        f"CASE WHEN k.school_rank > {int(per_school_cap)} THEN 1 ELSE 0 END"
+        if per_school_cap
+        else "0"
+    )
     names = list(band_multiples)
     last = names[-1]
     steps = " ".join(
@@ -58,14 +82,25 @@ def ranking_sql(band_multiples: Mapping[str, float], source: str = "scored") -> 
         for name in names[:-1]
     )
     return f"""
-WITH numbered AS (
-    SELECT
-        s.*,
-        CASE WHEN s.eligibility = 'eligible' THEN ROW_NUMBER() OVER (
-            PARTITION BY s.locality, s.eligibility
-            ORDER BY s.raw_score DESC, s.pupil_pseudonym ASC
-        ) END AS rank
+WITH keyed AS (
+    SELECT s.*, {key} AS list_key
     FROM {source} AS s
+), schooled AS (
+    SELECT
+        k.*,
+        ROW_NUMBER() OVER (
+            PARTITION BY k.locality, k.eligibility, k.urn
+            ORDER BY k.list_key DESC, k.pupil_pseudonym ASC
+        ) AS school_rank
+    FROM keyed AS k
+), numbered AS (
+    SELECT
+        k.*,
+        CASE WHEN k.eligibility = 'eligible' THEN ROW_NUMBER() OVER (
+            PARTITION BY k.locality, k.eligibility
+            ORDER BY {capped} ASC, k.list_key DESC, k.pupil_pseudonym ASC
+        ) END AS rank
+    FROM schooled AS k
 ), listed AS (
     SELECT
         n.*,
@@ -78,7 +113,7 @@ WITH numbered AS (
     FROM listed AS l
 )
 SELECT
-    pupil_pseudonym, locality, raw_score, risk, eligibility, capacity,
+    pupil_pseudonym, locality, urn, raw_score, risk, eligibility, capacity,
     CAST(rank AS BIGINT) AS rank,
     listed,
     CASE
@@ -100,18 +135,33 @@ def _text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def rank_frame(scored: pd.DataFrame, band_multiples: Mapping[str, float]) -> pd.DataFrame:
+def rank_frame(
+    scored: pd.DataFrame,
+    band_multiples: Mapping[str, float],
+    *,
+    policy: str = "risk",
+    per_school_cap: int | None = None,
+) -> pd.DataFrame:
     """:func:`ranking_sql` on a pandas frame (in DuckDB), returned in ``scored``'s row
     order with :data:`RANKED_COLUMNS` added."""
     import duckdb
 
-    columns = ["pupil_pseudonym", "locality", "raw_score", "risk", "eligibility", "capacity"]
+    columns = [
+        "pupil_pseudonym",
+        "locality",
+        "urn",
+        "raw_score",
+        "risk",
+        "eligibility",
+        "capacity",
+    ]
     frame = scored[columns].assign(row=range(len(scored)))
+    sql = ranking_sql(band_multiples, policy=policy, per_school_cap=per_school_cap)
     con = duckdb.connect()
     try:
         con.register("scored", frame)
         ranked = con.execute(
-            f"SELECT r.*, s.row FROM ({ranking_sql(band_multiples)}) AS r "
+            f"SELECT r.*, s.row FROM ({sql}) AS r "
             "JOIN scored AS s USING (pupil_pseudonym) ORDER BY s.row"
         ).df()
     finally:

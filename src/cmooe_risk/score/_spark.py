@@ -132,7 +132,7 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
                 scored = _explain(
                     predicted.withColumn("eligibility", _eligibility(outcome)), outputs
                 )
-                ranked = _rank(spark, scored, capacities, workspace.config.queue.band_multiples)
+                ranked = _rank(spark, scored, capacities, workspace)
                 target = out_dir / f"{outcome}.parquet"
                 ranked.coalesce(1).write.mode("overwrite").parquet(str(Path(scratch, outcome)))
                 (part,) = Path(scratch, outcome).glob("part-*.parquet")
@@ -275,16 +275,23 @@ def _eligibility(outcome: str):
     return fn.expr(eligibility_sql(outcome_spec(outcome).eligibility, alias=None))
 
 
-def _rank(spark, scored: DataFrame, capacities: DataFrame, band_multiples) -> DataFrame:
+def _rank(spark, scored: DataFrame, capacities: DataFrame, workspace: Workspace) -> DataFrame:
     """The weekly lists' ranking policy (``score/_ranking.py``), the DuckDB job's SQL."""
     from pyspark.sql import functions as fn
 
     from cmooe_risk.features import to_engine
     from cmooe_risk.score._ranking import ranking_sql
 
+    config = workspace.config
     view = f"scored_{abs(hash(id(scored)))}"
     scored.join(fn.broadcast(capacities), on="locality", how="left").createOrReplaceTempView(view)
-    ranked = spark.sql(to_engine(ranking_sql(band_multiples, source=view), "spark"))
-    reasons = scored.select("pupil_pseudonym", "urn", *(f"why_{i}" for i in range(1, REASONS + 1)))
+    sql = ranking_sql(
+        config.queue.band_multiples,
+        source=view,
+        policy=config.localities.list_policy,
+        per_school_cap=config.localities.per_school_cap,
+    )
+    ranked = spark.sql(to_engine(sql, "spark"))
+    reasons = scored.select("pupil_pseudonym", *(f"why_{i}" for i in range(1, REASONS + 1)))
     out = ranked.join(reasons, on="pupil_pseudonym", how="inner")
     return out.select(*OUTPUT_COLUMNS).orderBy("locality", fn.col("rank").asc_nulls_last())

@@ -136,6 +136,8 @@ class ModellingData:
     label_summary: object
     #: SQL CASE over ``f`` giving each row's eligibility (see cmooe_risk.outcomes)
     eligibility: str = f"'{ELIGIBLE}'"
+    #: whether ``precursor_labels`` exists (rows then carry ``precursor``, 0/1)
+    precursors: bool = False
     oracle_available: bool = False
     ceiling_available: bool = False
     manifest: dict = field(default_factory=dict)
@@ -151,6 +153,7 @@ class ModellingData:
         *,
         ground_truth: Path | None = None,
         oracle_dates: Sequence[date] = (),
+        precursors: bool = False,
     ) -> Iterator[ModellingData]:
         dates = sorted(set(dates))
         with connect_workspace(workspace, read_only=True) as con:
@@ -174,6 +177,17 @@ class ModellingData:
                 summary = build_labels(
                     con, spec, keys="modelling_features", horizon_weeks=horizon_weeks, into="labels"
                 )
+            precursor_summary = None
+            if precursors:
+                with step(f"Labels: {outcome}'s precursor events"):
+                    precursor_summary = build_labels(
+                        con,
+                        spec,
+                        keys="modelling_features",
+                        horizon_weeks=horizon_weeks,
+                        into="precursor_labels",
+                        precursors=True,
+                    )
             data = cls(
                 con=con,
                 features=catalog,
@@ -182,6 +196,7 @@ class ModellingData:
                 horizon_weeks=horizon_weeks,
                 label_summary=summary,
                 eligibility=eligibility_sql(spec.eligibility, "f"),
+                precursors=precursors,
             )
             data.manifest = {
                 **ingest_info,
@@ -192,6 +207,11 @@ class ModellingData:
                     for k, v in vars(summary).items()
                 },
             }
+            if precursor_summary is not None:
+                data.manifest["precursor_labels"] = {
+                    k: (v.isoformat() if isinstance(v, date) else v)
+                    for k, v in vars(precursor_summary).items()
+                }
             if ground_truth is not None:
                 with step("Oracle: joining the synthetic LA's ground-truth risk"):
                     data._attach_oracle(workspace, ground_truth, oracle_dates)
@@ -273,15 +293,25 @@ class ModellingData:
         attributes (sex, ethnicity) for the fairness audit.
 
         With ``negative_sample_rate < 1`` a deterministic hash of (pupil, as-of, seed)
-        keeps that share of the negatives and every positive: training rows only.
+        keeps that share of the negatives and every positive (of the outcome, and with
+        precursors of a precursor event too): training rows only. With precursors, rows
+        carry ``precursor`` (1 if a precursor event fell in the window).
         """
         date_list = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(set(dates)))
         columns = ", ".join(f"CAST(f.{name} AS FLOAT) AS {name}" for name in self.features)
         sample = ""
+        precursor_column, precursor_join, kept = "", "", "l.label = 1"
+        if self.precursors:
+            precursor_column = ", COALESCE(p.label, 0) AS precursor"
+            precursor_join = (
+                "LEFT JOIN precursor_labels AS p "
+                "ON p.pupil_pseudonym = f.pupil_pseudonym AND p.as_of = f.as_of"
+            )
+            kept = "l.label = 1 OR p.label = 1"
         if negative_sample_rate < 1.0:
             threshold = int(negative_sample_rate * 1_000_000)
             sample = (
-                f"AND (l.label = 1 OR hash(f.pupil_pseudonym, f.as_of, {int(seed)}) "
+                f"AND ({kept} OR hash(f.pupil_pseudonym, f.as_of, {int(seed)}) "
                 f"% 1000000 < {threshold})"
             )
         oracle_column, oracle_join = "", ""
@@ -303,10 +333,10 @@ class ModellingData:
         sql = (
             f"SELECT f.pupil_pseudonym, f.as_of, COALESCE(f.locality, 'Unknown') AS locality, "
             f"f.urn, f.roll_status, CAST(l.label AS TINYINT) AS label, {columns}"
-            f"{oracle_column}{audit_column} "
+            f"{oracle_column}{audit_column}{precursor_column} "
             "FROM modelling_features AS f "
             "JOIN labels AS l ON l.pupil_pseudonym = f.pupil_pseudonym AND l.as_of = f.as_of "
-            f"{oracle_join} {audit_join} "
+            f"{oracle_join} {audit_join} {precursor_join} "
             f"WHERE l.label IS NOT NULL AND f.as_of IN ({date_list}) "
             f"AND {self.eligibility} = '{ELIGIBLE}' {sample} "
             "ORDER BY f.as_of, f.pupil_pseudonym"

@@ -50,6 +50,21 @@ def fit_model(
                 "Use more history, a longer horizon or wider windows in the experiment."
             )
     features = list(spec.feature_names(catalog_features))
+    if getattr(spec, "learn_from", "outcome") == "outcome_or_precursor":
+        # fitted (and stopped early) on "the outcome or a precursor event"; calibrated
+        # below on the outcome alone, so the risk stays the outcome's
+        if "precursor" not in train.columns:
+            raise StateError(
+                f"{spec.name} learns from precursor events, but the rows carry none: "
+                "ModellingData.open(..., precursors=True)."
+            )
+        train = train.assign(
+            outcome=train["label"], label=(train["label"] > 0) | (train["precursor"] > 0)
+        )
+        validation = validation.assign(
+            outcome=validation["label"],
+            label=(validation["label"] > 0) | (validation["precursor"] > 0),
+        )
     if isinstance(spec, LightGBMSpec):
         scorer = _fit_lightgbm(spec, features, train, validation, seed)
     elif isinstance(spec, LogisticSpec):
@@ -63,7 +78,9 @@ def fit_model(
     scorer.spec["reference_values"] = [None if np.isnan(m) else float(m) for m in medians]
     scorer.spec["drift_reference"] = drift_reference(feature_matrix(train, features), features)
     raw = scorer.raw_score(validation)
-    scorer.spec["calibration"] = fit_calibration(raw, validation["label"].to_numpy(), calibration)
+    outcome_label = validation.get("outcome", validation["label"]).to_numpy()
+    scorer.spec["calibration"] = fit_calibration(raw, outcome_label.astype(int), calibration)
+    scorer.spec["learn_from"] = getattr(spec, "learn_from", "outcome")
     return scorer
 
 
@@ -96,6 +113,15 @@ def drift_reference(x: np.ndarray, features: list[str]) -> dict[str, dict]:
     return reference
 
 
+def _outcome_weights(spec, train: pd.DataFrame) -> np.ndarray | None:
+    """Row weights when learning from precursors: an outcome positive weighs
+    ``spec.outcome_weight``, everything else 1; None when there is nothing to weigh."""
+    weight = float(getattr(spec, "outcome_weight", 1.0))
+    if "outcome" not in train.columns or weight == 1.0:
+        return None
+    return np.where(train["outcome"].to_numpy() > 0, weight, 1.0)
+
+
 def _base_spec(spec, features: list[str]) -> dict:
     return {
         "name": spec.name,
@@ -119,14 +145,15 @@ def _fit_lightgbm(
     }
     train_set = lightgbm.Dataset(
         feature_matrix(train, features),
-        label=train["label"].to_numpy(),
+        label=train["label"].to_numpy(dtype=np.float64),
+        weight=_outcome_weights(spec, train),
         feature_name=features,
         free_raw_data=True,
         params={"max_bin": params.get("max_bin", 255)},
     )
     valid_set = lightgbm.Dataset(
         feature_matrix(validation, features),
-        label=validation["label"].to_numpy(),
+        label=validation["label"].to_numpy(dtype=np.float64),
         reference=train_set,
     )
     callbacks = []
@@ -169,7 +196,9 @@ def _fit_logistic(spec: LogisticSpec, features: list[str], train: pd.DataFrame) 
     ind_scales = np.where(ind_scales > 0, ind_scales, 1.0)
     design = np.hstack([(filled - means) / scales, (ind - ind_means) / ind_scales])
     model = LogisticRegression(C=spec.C, max_iter=spec.max_iter, solver="lbfgs")
-    model.fit(design, train["label"].to_numpy())
+    model.fit(
+        design, train["label"].to_numpy().astype(int), sample_weight=_outcome_weights(spec, train)
+    )
     coef = model.coef_[0]
     result = _base_spec(spec, features)
     result["logistic"] = {

@@ -86,7 +86,18 @@ class _SpecBase(_Strict):
     description: str = ""
 
 
-class LightGBMSpec(_SpecBase):
+class _LearnedSpec(_SpecBase):
+    #: ``outcome_or_precursor``: fit to "the outcome or one of its precursor events in
+    #: the window" (for permanent exclusion, a suspension), then calibrate on the outcome
+    #: alone: rare outcomes get the frequent events on the same road to learn from
+    learn_from: Literal["outcome", "outcome_or_precursor"] = "outcome"
+    #: with precursors: how many precursor events an outcome positive weighs, so that
+    #: what sets the outcome apart (children in need are excluded more often for the same
+    #: suspensions) is learnt as well; 1 treats them alike
+    outcome_weight: float = Field(1.0, ge=1.0, le=1000.0)
+
+
+class LightGBMSpec(_LearnedSpec):
     kind: Literal["lightgbm"]
     params: dict[str, Any] = Field(default_factory=dict)
     num_boost_round: int = Field(400, ge=1, le=20000)
@@ -98,7 +109,7 @@ class LightGBMSpec(_SpecBase):
         return catalog_features
 
 
-class LogisticSpec(_SpecBase):
+class LogisticSpec(_LearnedSpec):
     kind: Literal["logistic"]
     features: Literal["all"] | tuple[str, ...] = "all"
     C: float = Field(1.0, gt=0)
@@ -282,15 +293,26 @@ def _load_model_spec(name: str, base: Path, outcome: str):
     except ValidationError as error:
         raise ConfigError(describe_validation_error(what, error)) from None
     _check_features(spec, what)
+    if getattr(spec, "learn_from", "outcome") == "outcome_or_precursor":
+        from cmooe_risk.outcomes import outcome_spec
+
+        if not outcome_spec(outcome).has_precursors:
+            raise ConfigError(
+                f"Invalid {what}: learn_from: outcome_or_precursor, but {outcome} defines "
+                "no precursor events in outcomes.yaml."
+            )
     return spec
 
 
 def _overrides(override: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
-    """Per-outcome settings replace shared ones; ``extra_rules`` extends ``rules``."""
+    """Per-outcome settings replace shared ones, but ``params`` are merged key by key;
+    ``extra_rules`` extends ``rules``."""
     result = dict(override)
     extra = result.pop("extra_rules", None)
     if extra:
         result["rules"] = [*base.get("rules", []), *extra]
+    if isinstance(result.get("params"), dict) and isinstance(base.get("params"), dict):
+        result["params"] = {**base["params"], **result["params"]}
     return result
 
 

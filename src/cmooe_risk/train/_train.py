@@ -110,6 +110,8 @@ class TrainingResult:
     #: the model registered as challenger (``challenger: best`` resolved)
     challenger: str | None = None
     recommendation: Recommendation | None = None
+    #: the challenger's lists drawn other ways (evaluate.compare_list_policies)
+    list_policies: object = None
     oracle: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -177,6 +179,10 @@ def train_experiment(
         all_dates,
         ground_truth=ground_truth,
         oracle_dates=test_dates,
+        precursors=any(
+            getattr(spec, "learn_from", "outcome") == "outcome_or_precursor"
+            for spec in config.model_specs.values()
+        ),
     ) as data:
         for split in splits:
             fitted, counts, test = _run_split(config, data, split)
@@ -200,6 +206,8 @@ def train_experiment(
     summary = _summary_table(pooled, config, oracle)
     recommendation = recommend(pooled, config.models)
     challenger = recommendation.model if config.challenger == BEST else config.challenger
+    with step(f"{config.outcome}: list policies (school concentration, within-school, cap)"):
+        policies = _list_policies(config, workspace, scored, challenger or recommendation.model)
     with step("MLflow: logging runs and models"):
         result = _log_to_mlflow(
             client,
@@ -216,6 +224,8 @@ def train_experiment(
             challenger,
             recommendation,
         )
+    result.list_policies = policies
+    _log_list_policies(client, result.model_runs[challenger or recommendation.model], policies)
     _store_predictions(client, workspace, result, scored)
     if challenger:
         from cmooe_risk.audit import audit_run
@@ -298,6 +308,8 @@ def _run_split(config: ExperimentConfig, data: ModellingData, split: TemporalSpl
             "locality": test["locality"].astype(str),
             "cluster": test["pupil_pseudonym"].astype(str),
             "label": test["label"].astype(np.int8),
+            # the school, for the list policies' school concentration and caps
+            "urn": test["urn"].astype("str").where(test["urn"].notna(), None),
         }
     )
     # Kept for the fairness audit: the attributes groups are made from, and (synthetic
@@ -342,6 +354,59 @@ def _pooled(config, workspace, scored: dict, windows: dict):
     ranks = {n: np.concatenate([r[n] for _, _, r in scored.values()]) for n in names}
     frame = pd.concat(frames, ignore_index=True)
     return _evaluate(config, workspace, POOLED, frame, scores, ranks)
+
+
+#: The per-school cap measured when none is configured: a fifth of the default capacity.
+DEFAULT_POLICY_CAP_SHARE = 0.2
+
+
+def _list_policies(config: ExperimentConfig, workspace, scored: dict, model: str):
+    """The model's lists as drawn now, within schools, and under a per-school cap."""
+    from cmooe_risk.evaluate import compare_list_policies
+
+    frame = pd.concat([f for f, _, _ in scored.values()], ignore_index=True)
+    risk = np.concatenate([s[model] for _, s, _ in scored.values()])
+    order = np.concatenate([r[model] for _, _, r in scored.values()])
+    localities = workspace.config.localities
+    cap = localities.per_school_cap or max(
+        1, round(DEFAULT_POLICY_CAP_SHARE * localities.default_capacity)
+    )
+    return compare_list_policies(
+        frame,
+        risk,
+        order,
+        dict(localities.capacities),
+        localities.default_capacity,
+        cap=cap,
+        n_boot=config.evaluation.bootstrap,
+        seed=config.training.seed,
+    )
+
+
+def _log_list_policies(client, run_id: str, policies) -> None:
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [
+        Metric("school_concentration.top_school_share", policies.top_school_share, now, 0),
+        Metric("school_concentration.top_two_share", policies.top_two_share, now, 0),
+    ]
+    for row in policies.table.itertuples():
+        if row.policy == "risk":
+            continue
+        for key, value in (
+            ("precision_at_capacity", row.precision),
+            ("precision_at_capacity_ci_low", row.ci_low),
+            ("precision_at_capacity_ci_high", row.ci_high),
+            ("ratio_to_risk", row.ratio),
+            ("ratio_to_risk_ci_low", row.ratio_ci_low),
+            ("ratio_to_risk_ci_high", row.ratio_ci_high),
+        ):
+            if value == value:  # not NaN
+                metrics.append(Metric(f"list_policy.{row.policy}.{key}", float(value), now, 0))
+    with quiet_mlflow():
+        client.log_batch(run_id, metrics=metrics)
+        client.set_tag(run_id, "cmooe.school_cap_measured", str(policies.cap))
 
 
 def recommend(pooled, models: tuple[str, ...]) -> Recommendation:
@@ -717,8 +782,16 @@ def _log_to_mlflow(
             run_id, uri = _log_model_run(ctx, name, deployed[name])
             model_runs[name], model_uris[name] = run_id, uri
         client.set_terminated(parent_id, "FINISHED")
-        for run_id in model_runs.values():
+        from cmooe_risk.evaluate import calibration_verdict
+
+        for name, run_id in model_runs.items():
             client.set_tag(run_id, "cmooe.recommendation", recommendation.text)
+            verdict = calibration_verdict(pooled, name)
+            client.set_tag(
+                run_id, "cmooe.calibration", "quotable" if verdict.quotable else "ranking only"
+            )
+            client.set_tag(run_id, "cmooe.calibration_note", verdict.text)
+            client.log_metric(run_id, "calibration_bins_within_ci", verdict.bins_within)
         version = None
         if challenger:
             with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints to stderr
