@@ -127,7 +127,9 @@ def _quality(tags: dict, models: dict[str, dict[str, float]]) -> dict:
         "champion_over_checklist": to_checklist,
         "target_ceiling_met": bool(to_ceiling and to_ceiling[0] >= 0.85),
         "target_checklist_met": bool(
-            to_checklist and to_checklist[0] >= 1.5 and len(to_checklist) == 3
+            to_checklist
+            and to_checklist[0] >= 1.5
+            and len(to_checklist) == 3
             and to_checklist[1] > 1.0
         ),
         "test_positives": mine.get("positives"),

@@ -62,9 +62,11 @@ def test_sentences_use_the_pupils_own_figures() -> None:
         return _render(catalog.feature(name), [value], **others)[0]
 
     assert one("attendance_rate_6w", 0.81) == "Attendance 81% over the last 6 weeks"
-    assert one("suspensions_13w", 2) == "2 suspension(s) in the last 13 weeks"
+    assert one("suspensions_13w", 2) == "2 suspensions in the last 13 weeks"
+    assert one("suspensions_13w", 1) == "1 suspension in the last 13 weeks"
     assert one("attendance_change_6w", -0.12, attendance_rate_6w=0.81) == (
-        "Attendance changed by -12% in the last 6 weeks compared with the weeks before (81% now)"
+        "Attendance fell by 12 percentage points in the last 6 weeks against the 7 weeks "
+        "before (81% now)"
     )
     assert one("nc_year", 9.0) == "In Year 9"
     assert one("cin_current", 1) == "Child in need now"
@@ -95,59 +97,96 @@ def test_missing_wordings_name_catalog_features_that_can_be_empty() -> None:
         assert "empty if" in catalog.feature(name).description, name
 
 
-def test_reasons_context_and_protective_factors_are_ordered() -> None:
+def test_reasons_and_protective_factors_follow_the_catalog_direction() -> None:
+    # attendance_rate_6w, attendance_rate_13w, attendance_change_6w: more lowers the risk;
+    # suspensions_52w, cin_current: more raises it; days_since_last_suspension: lowers
     features = FEATURES[:6]
+    typical = {
+        "attendance_rate_6w": 0.95,
+        "attendance_rate_13w": 0.95,
+        "attendance_change_6w": 0.0,
+        "suspensions_52w": 0.0,
+        "cin_current": 0.0,
+        "days_since_last_suspension": 100.0,
+    }
     frame, predictions = hand_made(
         [
-            [0.5, -0.2, 0.9, 0.0, -0.7, 0.1],
-            [0.0] * 6,
-            [-0.1, -0.2, -0.3, -0.4, -0.5, -0.6],
+            [0.5, -0.2, 0.9, 0.3, -0.7, 0.1],
+            [0.4, 0.4, 0.0, 0.4, -0.2, -0.3],
+        ],
+        values=[
+            # attendance low (risk side), 13w high (protective), change down (risk),
+            # 2 suspensions (risk), not in need (protective), 20 days (risk side)
+            [0.70, 0.97, -0.10, 2, 0, 20],
+            # attendance high yet "raising" risk (an interaction): on the protective side,
+            # so no reason; 0 suspensions "raising" risk: not a reason either
+            [0.99, 0.99, 0.0, 0, 0, 300],
         ],
         features=features,
-        index=pd.Index(["p1", "p2", "p3"], name="pupil_pseudonym"),
+        index=pd.Index(["p1", "p2"], name="pupil_pseudonym"),
     )
-    why = explain(frame, predictions, top=3, protective=2, min_abs=0.15)
+    why = explain(frame, predictions, top=3, protective=2, min_abs=0.15, typical=typical)
     items = why.frame
-    pick = lambda row, kind: items.loc[row].query("kind == @kind")["feature"].tolist()  # noqa: E731
-    assert pick("p1", "reason") == [features[2], features[0]]
+    pick = lambda row, kind: items.loc[[row]].query("kind == @kind")["feature"].tolist()  # noqa: E731
+    assert pick("p1", "reason") == [features[2], features[0], features[3]]
     assert pick("p1", "protective") == [features[4], features[1]]
-    # Only two reasons clear min_abs: the largest remaining contribution makes three.
-    assert pick("p1", "context") == [features[5]]
-    # No contribution at all: ties go to the model's feature order.
-    assert pick("p2", "context") == list(features[:3])
-    assert pick("p2", "protective") == []
-    assert pick("p3", "reason") == []
-    assert pick("p3", "protective") == [features[5], features[4]]
-    assert pick("p3", "context") == [features[3], features[2], features[1]]
-    assert items["rank"].tolist() == [1, 2, 1, 1, 2, 1, 2, 3, 1, 2, 3, 1, 2]
+    assert pick("p2", "reason") == []  # nothing on the risk side raised the risk
+    assert pick("p2", "protective") == [features[5], features[4]]
     assert list(items.columns) == [
         "row", "kind", "rank", "feature", "domain", "value", "contribution", "effect", "sentence",
     ]  # fmt: skip
     sentences = why.sentences()
     assert sentences.index.equals(predictions.index)
-    assert sentences["p1"][2].endswith("(raises risk slightly)")
-    assert sentences["p2"][0].endswith("(no effect on risk)")
-    assert all(s.endswith("(lowers risk)") for s in sentences["p3"])
+    assert sentences["p2"] == []  # fewer than three reasons is the honest answer
     assert why.sentences("protective", annotate=True)["p1"][0].endswith("(lowers risk)")
-    assert why.sentences("protective")["p2"] == []
+
+
+def test_school_facts_are_school_context_not_reasons() -> None:
+    frame, predictions = hand_made(
+        [[0.9, 0.2]],
+        values=[[0.4, 1]],
+        features=["school_prior_year_suspension_rate", "cin_current"],
+    )
+    why = explain(
+        frame, predictions, typical={"school_prior_year_suspension_rate": 0.1, "cin_current": 0}
+    )
+    assert why.sentences("reason").iloc[0] == ["Child in need now"]
+    school = why.sentences("school").iloc[0]
+    assert school == [
+        "Their school gave 40 suspensions per 100 pupils last school year (raises risk)"
+    ]
+    summary = why.summary()
+    assert summary["why_1"].iloc[0] == "Child in need now"
+    assert summary["school_1"].iloc[0] == school[0]
 
 
 @pytest.mark.parametrize("name", ["lightgbm", "logistic", "rules_checklist"])
-def test_every_row_gets_at_least_three_sentences(name, scorers, toy_test) -> None:
+def test_no_sentence_contradicts_the_direction(name, scorers, toy_test) -> None:
+    """Property over every toy pupil: a reason raises the risk from the risk side, a
+    protective factor lowers it from the protective side, and nothing without a
+    direction is either."""
     predictions = scorers[name].predict(toy_test)
     why = explain(toy_test, predictions)
-    assert why.sentences().map(len).eq(3).all()
-    reasons = why.frame.query("kind == 'reason'")
-    assert (reasons["contribution"] > 0).all()
-    assert (why.frame.query("kind == 'protective'")["contribution"] < 0).all()
+    catalog = load_catalog()
+    medians = toy_test.median(numeric_only=True)
+    assert why.sentences().map(len).le(3).all()
+    for row in why.frame.itertuples():
+        feature = catalog.feature(row.feature)
+        direction = feature.direction_for(None)
+        assert direction != "either", row.feature
+        value, typical = row.value, medians[row.feature]
+        if row.kind == "reason":
+            assert row.contribution > 0
+            assert value > typical if direction == "raises" else value < typical, row
+        elif row.kind == "protective":
+            assert row.contribution < 0
+            if not np.isnan(value):
+                assert value <= typical if direction == "raises" else value >= typical, row
     # Within a row and kind, contributions never increase down the ranks.
     for kind, sign in (("reason", 1), ("protective", -1)):
         block = why.frame[why.frame["kind"] == kind]
         step = block.groupby("row")["contribution"].diff().dropna() * sign
         assert (step <= 0).all()
-    if name == "rules_checklist":
-        # Most pupils score no point: their sentences are context, labelled as such.
-        assert (why.frame["kind"] == "context").any()
 
 
 def test_summary_and_records_are_one_json_ready_row_per_pupil(scorers, toy_test) -> None:
@@ -194,15 +233,71 @@ def test_bad_arguments_are_named() -> None:
 
 
 def test_no_rows_and_more_reasons_than_features() -> None:
-    frame, predictions = hand_made([[0.1, 0.2, 0.3]])
+    frame, predictions = hand_made([[0.1, 0.2, 0.3]], values=[[0.5, 0.5, -0.5]])
     empty = explain(frame.iloc[:0], predictions.iloc[:0])
     assert empty.frame.empty
     assert empty.sentences().empty
     assert len(empty.summary()) == 0
-    # Asking for more than the model has gives every feature once.
-    why = explain(frame, predictions, top=10, protective=10)
+    # Asking for more than the model has gives every qualifying feature once.
+    typical = {"attendance_rate_6w": 0.9, "attendance_rate_13w": 0.9, "attendance_change_6w": 0}
+    why = explain(frame, predictions, top=10, protective=10, typical=typical)
     assert why.frame["feature"].tolist() == ["attendance_change_6w", "attendance_rate_13w",
                                              "attendance_rate_6w"]  # fmt: skip
     assert why.sentences().iloc[0][0] == (
-        "Attendance changed by +50% in the last 6 weeks compared with the weeks before (50% now)"
+        "Attendance fell by 50 percentage points in the last 6 weeks against the 7 weeks "
+        "before (50% now)"
     )
+
+
+def _plurals(template: str) -> list[tuple[str, str]]:
+    """The (one, many) pairs of a template's {value:plural:ONE:MANY} fields."""
+    import string
+
+    pairs = []
+    for _, field, spec, _ in string.Formatter().parse(template):
+        if field == "value" and spec and spec.startswith("plural:"):
+            _, one, many = spec.split(":", 2)
+            pairs.append((one, many))
+    return pairs
+
+
+@pytest.mark.parametrize("feature", load_catalog().features, ids=lambda f: f.name)
+def test_every_template_reads_correctly_at_its_boundaries(feature) -> None:
+    """0, 1 and 2 (and a rise, a fall and no change for differences): plurals agree with
+    the number, no "(s)", no signed zero, and a change says which way it went."""
+    import re
+
+    if feature.dtype == "category":
+        return
+    difference = feature.unit == "rate" and "minus" in feature.description
+    if difference:
+        values = [-0.2, -0.004, 0.0, 0.004, 0.2]
+    elif feature.unit == "per_week":
+        values = [-0.02, 0.0, 0.02]
+    elif feature.unit == "rate":
+        values = [0.0, 0.01, 0.5, 1.0]
+    else:
+        values = [0, 1, 2]
+    sentences = _render(feature, values)
+    for value, sentence in zip(values, sentences, strict=True):
+        assert "(s)" not in sentence, sentence
+        assert not re.search(r"[+-]0(\.0)?%|(^|\s)-0(\s|$)", sentence), sentence
+        words = re.findall(r"[a-z]+", sentence.lower())
+        for one, many in _plurals(feature.template):
+            if one == many:
+                continue
+            if round(value) == 1:
+                assert many not in words, sentence
+            else:
+                assert one not in words or many in words, sentence
+        if "change_pp" in feature.template or "trend_pp" in feature.template:
+            shown = round(abs(value) * 100, 1 if "trend_pp" in feature.template else 0)
+            if shown == 0:
+                assert "unchanged" in sentence or "steady" in sentence, sentence
+            elif value > 0:
+                assert "rose by" in sentence, sentence
+            else:
+                assert "fell by" in sentence, sentence
+            assert "percentage point" in sentence or shown == 0, sentence
+        if feature.unit == "years":
+            assert not re.search(r"\d\.\d", sentence), sentence  # "Aged 14", not "Aged 14.2"

@@ -57,11 +57,13 @@ def test_a_hand_made_pair(pair) -> None:
     assert a["domain_change__behaviour"] == pytest.approx(0.2 + 0.45)
     assert a["domain_change__social_care"] == pytest.approx(0.4)
     assert a["contribution_change__cin_current"] == pytest.approx(0.4)
-    # Largest change in contribution first; each sentence shows the pupil's figures.
+    # Largest change in contribution first; each sentence shows the pupil's figures. The
+    # days since the last suspension grow with time: never a change in their own right
+    # (the suspension itself is one).
     assert [a["mover_1"], a["mover_2"], a["mover_3"]] == [
         "Attendance 81% over the last 6 weeks, down from 95% (raises risk)",
-        "Last suspension started 12 days ago; previously: No suspension on record (raises risk)",
         "Child in need now, previously no (raises risk)",
+        "1 suspension in the last 13 weeks, up from 0 (raises risk)",
     ]
     # Unchanged pupil: d's days_since_last_suspension contribution moved (-0.05) but its
     # value did not, so it is no mover.
@@ -82,10 +84,26 @@ def test_falls_read_as_lowering_risk_and_flags_as_yes_no(pair) -> None:
     # Swap the dates: the same pupil, moving the other way.
     a = what_changed(before, now).set_index("pupil_pseudonym").loc["a"]
     assert a["mover_1"] == "Attendance 95% over the last 6 weeks, up from 81% (lowers risk)"
-    assert a["mover_3"] == "Child in need now: no, previously yes (lowers risk)"
-    assert a["mover_2"] == (
-        "No suspension on record; previously: Last suspension started 12 days ago (lowers risk)"
+    assert a["mover_2"] == "Child in need now: no, previously yes (lowers risk)"
+    assert a["mover_3"] == "0 suspensions in the last 13 weeks, down from 1 (lowers risk)"
+
+
+def test_changes_too_small_to_see_or_against_the_direction_are_not_changes() -> None:
+    ids = ["a", "b", "c"]
+    before = _frame(ids, [[0.80, 0, 0, 30], [0.90, 1, 0, 30], [0.90, 0, 0, 30]], [[0.0] * 4] * 3)
+    now = _frame(
+        ids,
+        [
+            [0.82, 0, 0, 37],  # 2 points: below the 5-point step for rates
+            [0.80, 1, 0, 37],  # attendance down, but the model says it lowered the risk
+            [0.80, 0, 0, 37],  # attendance down 10 points, risk up: a change
+        ],
+        [[0.3, 0, 0, 0.2], [-0.3, 0, 0, 0.2], [0.3, 0, 0, 0.2]],
     )
+    movers = what_changed(now, before).set_index("pupil_pseudonym")["mover_1"]
+    assert pd.isna(movers["a"])  # and the days-since counter never is one
+    assert pd.isna(movers["b"])
+    assert movers["c"] == "Attendance 80% over the last 6 weeks, down from 90% (raises risk)"
 
 
 def test_domain_changes_add_up_to_the_raw_score_change(scorers, toy_test) -> None:

@@ -32,6 +32,7 @@ def what_changed(
     *,
     keys: str | tuple[str, ...] = ("pupil_pseudonym",),
     top: int = 3,
+    outcome: str | None = None,
 ) -> pd.DataFrame:
     """The change in each pupil's risk between two as-of dates, and what moved it.
 
@@ -49,8 +50,13 @@ def what_changed(
         Columns that identify a pupil; unique within each frame.
     top : int, default 3
         Movers per pupil: the features whose value changed, by the size of the change
-        in their contribution (features whose contribution did not change are not
-        movers, whatever their value did).
+        in their contribution. A change is reported only when it means something: the
+        feature has a direction for ``outcome`` in the catalog, is the child's (not the
+        school's), changed by at least its ``min_change`` (never, for counters that grow
+        with time), reads differently at the precision shown, and moved the risk the way
+        its direction says (attendance down, risk up).
+    outcome : str, optional
+        The outcome explained, for features whose direction differs by outcome.
 
     Returns
     -------
@@ -116,13 +122,14 @@ def what_changed(
     delta = _side(current.matrix, now_rows) - _side(previous.matrix[:, aligned], before_rows)
     value_now = _side(current_values.matrix, now_rows)
     value_before = _side(previous_values.matrix[:, aligned], before_rows)
-    same = (value_now == value_before) | (np.isnan(value_now) & np.isnan(value_before))
-    key = np.where(continuing[:, None] & ~same & (delta != 0), np.abs(delta), -np.inf)
+    features = catalog_features(current.features, catalog)
+    meaningful = _meaningful(features, value_now, value_before, delta, outcome)
+    key = np.where(continuing[:, None] & meaningful & (delta != 0), np.abs(delta), -np.inf)
     columns, picked = top_k(key, top)
     row, slot = np.nonzero(picked)
     code = columns[row, slot]
     sentences = _mover_sentences(
-        catalog_features(current.features, catalog),
+        features,
         code,
         row,
         delta[row, code],
@@ -137,6 +144,31 @@ def what_changed(
         out[f"contribution_change__{feature}"] = delta[:, i]
     # One concat, not a column at a time, so pandas never sees a fragmented frame.
     return pd.concat([keys_out, pd.DataFrame(out)], axis=1)
+
+
+def _meaningful(features, now, before, delta, outcome) -> np.ndarray:
+    """(n_rows, n_features): changes worth a sentence (see :func:`what_changed`)."""
+    out = np.zeros(now.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for c, feature in enumerate(features):
+            direction = feature.direction_for(outcome)
+            step = feature.min_change
+            if step is None or direction == "either" or feature.subject == "school":
+                continue
+            is_, was = now[:, c], before[:, c]
+            both = np.isfinite(is_) & np.isfinite(was)
+            big = both & (np.abs(is_ - was) >= step - 1e-12)
+            shown_now = format_value(feature, is_)
+            shown_before = format_value(feature, was)
+            visible = big & (shown_now != shown_before)
+            up, down = is_ > was, is_ < was
+            agrees = (
+                ((up & (delta[:, c] > 0)) | (down & (delta[:, c] < 0)))
+                if direction == "raises"
+                else ((up & (delta[:, c] < 0)) | (down & (delta[:, c] > 0)))
+            )
+            out[:, c] = visible & agrees
+    return out
 
 
 def _side(values: np.ndarray, rows: npt.NDArray[np.intp]) -> np.ndarray:

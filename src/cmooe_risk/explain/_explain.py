@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from cmooe_risk.explain._inputs import (
     resolve_catalog,
     whole_number,
 )
-from cmooe_risk.explain._render import effect_of, render_items
+from cmooe_risk.explain._render import WHEN_MISSING, effect_of, render_items
 from cmooe_risk.explain._select import top_k
 from cmooe_risk.features import DOMAINS, FeatureCatalog
 
@@ -44,21 +45,22 @@ FRAME_COLUMNS = (
 
 @dataclass(frozen=True, eq=False)
 class Explanations:
-    """The reasons, context and protective factors of each row, as returned by :func:`explain`.
+    """The reasons, school context and protective factors of each row (:func:`explain`).
 
     Attributes
     ----------
     frame : pandas.DataFrame
         One row per item, indexed by the predictions' row labels (repeated), ordered by
-        row, then kind (``reason``, ``context``, ``protective``), then rank. Columns:
+        row, then kind (``reason``, ``school``, ``protective``), then rank. Columns:
 
         ``row``
             Position of the row in the predictions (0-based), for grouping when labels
             repeat.
         ``kind``
-            ``reason``: raises risk, largest first. ``context``: added when a row has
-            fewer than ``top`` reasons, largest absolute contribution first, so every
-            row has ``top`` items to show. ``protective``: lowers risk, most first.
+            ``reason``: raises risk, on the risk side of the feature's direction,
+            largest first. ``school``: a fact about the child's school, shown as school
+            context, largest absolute contribution first. ``protective``: lowers risk,
+            on the protective side of the feature's direction, most first.
         ``rank``
             1, 2, ... within the row and kind.
         ``feature``, ``domain``
@@ -74,29 +76,28 @@ class Explanations:
     scores : pandas.DataFrame
         One row per predictions row (same index): ``risk``, ``raw_score``,
         ``baseline``, then the contribution of each domain.
-    top, protective : int
-        The numbers of reasons and protective factors asked for.
+    top, protective, school : int
+        The numbers of reasons, protective factors and school-context items asked for.
     """
 
     frame: pd.DataFrame
     scores: pd.DataFrame
     top: int
     protective: int
+    school: int = 2
 
     def sentences(
-        self, kind: str | Iterable[str] = ("reason", "context"), *, annotate: bool = False
+        self, kind: str | Iterable[str] = ("reason",), *, annotate: bool = False
     ) -> pd.Series:
         """Each row's sentences of the given kind(s), in order.
 
         Parameters
         ----------
-        kind : str or sequence of str, default ("reason", "context")
-            Any of ``reason``, ``context``, ``protective``. The default gives each row
-            ``top`` sentences whenever the model has that many features.
+        kind : str or sequence of str, default ("reason",)
+            Any of ``reason``, ``school``, ``protective``.
         annotate : bool, default False
-            Add the effect to every sentence, e.g. "... (raises risk)". Context
-            sentences always carry it, since they are listed with the reasons but may
-            lower the risk.
+            Add the effect to every sentence, e.g. "... (raises risk)". School-context
+            sentences always carry it, since they may raise or lower the risk.
 
         Returns
         -------
@@ -123,15 +124,16 @@ class Explanations:
         -------
         pandas.DataFrame
             Same index as the predictions. ``risk``, ``raw_score``, ``baseline``, one
-            column per domain, then for ``i`` in 1..top ``why_i`` (reason or context
-            sentence, context ones annotated with their effect), ``why_i_feature``,
-            ``why_i_contribution``, and likewise ``protective_i``. Missing where a row
-            has fewer items. Ready for a weekly list, a spreadsheet or :meth:`records`.
+            column per domain, then for ``i`` in 1..top ``why_i`` (a reason),
+            ``why_i_feature``, ``why_i_contribution``, and likewise ``school_i``
+            (annotated with its effect) and ``protective_i``. Missing where a row has
+            fewer items. Ready for a weekly list, a spreadsheet or :meth:`records`.
         """
         n_rows = len(self.scores)
         columns: dict[str, pd.Series] = {}
         groups = (
-            ("why", ("reason", "context"), self.top),
+            ("why", ("reason",), self.top),
+            ("school", ("school",), self.school),
             ("protective", ("protective",), self.protective),
         )
         for prefix, kinds, width in groups:
@@ -171,10 +173,7 @@ class Explanations:
         text = items["sentence"].to_numpy(dtype=object)
         effect = items["effect"].to_numpy(dtype=object)
         kind = items["kind"].to_numpy(dtype=object)
-        contribution = items["contribution"].to_numpy()
-        # A positive context item is below min_abs, or it would have been a reason.
-        effect = np.where((kind == "context") & (contribution > 0), "raises risk slightly", effect)
-        label = (kind == "context") | annotate
+        label = (kind == "school") | annotate
         return np.where(label, text + " (" + effect + ")", text)
 
 
@@ -185,9 +184,28 @@ def explain(
     *,
     top: int = 3,
     protective: int = 2,
+    school: int = 2,
     min_abs: float = 0.0,
+    outcome: str | None = None,
+    typical: Mapping[str, float] | None = None,
 ) -> Explanations:
     """The reasons behind each row's risk score, in plain English with the pupil's figures.
+
+    An item is shown only where the model's contribution and the catalog agree, so that a
+    sentence never contradicts itself:
+
+    * a **reason** raises the risk, and the child's value is on the risk side of the
+      feature's catalog direction (above the typical value of a feature whose direction is
+      ``raises``, below it for ``lowers``);
+    * a **protective factor** lowers the risk, and the value is on the protective side
+      (at or below the typical value for ``raises``, at or above it for ``lowers``, or
+      missing where missing means "none", e.g. no suspension on record);
+    * a feature without a direction (``either``: age, year group, counters that grow with
+      time) is neither;
+    * a fact about the child's **school** (catalog ``subject: school``) is school context,
+      listed apart and never as the child's own reason.
+
+    A row may therefore have fewer than ``top`` reasons: that is the honest answer.
 
     Parameters
     ----------
@@ -198,18 +216,20 @@ def explain(
     predictions : pandas.DataFrame
         ``Scorer.predict(features)``.
     catalog : FeatureCatalog, optional
-        Templates and domains; the shipped catalog by default.
+        Templates, domains and directions; the shipped catalog by default.
     top : int, default 3
-        Reasons per row: the features with the largest positive contributions
-        (above ``min_abs``). A row with fewer gets ``context`` items to make up
-        ``top``: the remaining features with the largest absolute contribution, so a
-        weekly list always has ``top`` sentences per pupil (fewer only if the model has
-        fewer features).
+        Reasons per row, largest contribution first.
     protective : int, default 2
-        Protective factors per row: the most negative contributions (below ``-min_abs``).
-        A row may have fewer; they are not made up.
+        Protective factors per row, most negative contribution first.
+    school : int, default 2
+        School-context items per row, largest absolute contribution first.
     min_abs : float, default 0.0
-        Smallest absolute contribution that counts as a reason or protective factor.
+        Smallest absolute contribution that counts.
+    outcome : str, optional
+        The outcome explained, for features whose direction differs by outcome.
+    typical : mapping of str to float, optional
+        The typical value of each feature that sides are judged against; default the
+        median over the rows explained (the week's whole roll, in the weekly job).
 
     Returns
     -------
@@ -225,49 +245,50 @@ def explain(
     Notes
     -----
     Contributions are the model's own (``Scorer.predict``): exact TreeSHAP for
-    LightGBM, the linear terms for logistic models, points for a checklist. The items
-    of a row with ``top`` and ``protective`` large enough add up, with the baseline, to
-    its raw score. Rows are handled as arrays: a few ``argmax`` passes per kind, and the
-    sentences formatted one feature at a time.
+    LightGBM, the linear terms for logistic models, points for a checklist. Rows are
+    handled as arrays: a few ``argmax`` passes per kind, and the sentences formatted one
+    feature at a time.
 
     Examples
     --------
     >>> scored = scorer.predict(frame)  # doctest: +SKIP
-    >>> why = explain(frame, scored)  # doctest: +SKIP
+    >>> why = explain(frame, scored, outcome="permanent_exclusion")  # doctest: +SKIP
     >>> why.sentences().iloc[0]  # doctest: +SKIP
-    ['3 suspension(s) in the last 13 weeks', 'Attendance 71% over the last 6 weeks',
+    ['3 suspensions in the last 13 weeks', 'Attendance 71% over the last 6 weeks',
      'Child in need now']
     """
     catalog = resolve_catalog(catalog)
     top = whole_number(top, "top", 0)
     protective = whole_number(protective, "protective", 0)
+    school = whole_number(school, "school", 0)
     min_abs = read_min_abs(min_abs)
     contributions = read_contributions(predictions, catalog)
     values = read_features(features, contributions, catalog)
     model_features = catalog_features(contributions.features, catalog)
 
     matrix = contributions.matrix
-    n_rows, n_features = matrix.shape
-    rows = np.arange(n_rows)[:, None]
-    reasons, reason_ok = top_k(np.where(matrix > min_abs, matrix, -np.inf), top)
-    protectors, protector_ok = top_k(np.where(matrix < -min_abs, -matrix, -np.inf), protective)
-    shortfall = min(top, n_features) - reason_ok.sum(axis=1)
-    taken = np.zeros((n_rows, n_features), dtype=bool)
-    taken[np.broadcast_to(rows, reasons.shape)[reason_ok], reasons[reason_ok]] = True
-    taken[np.broadcast_to(rows, protectors.shape)[protector_ok], protectors[protector_ok]] = True
-    context, context_ok = top_k(
-        np.where(taken, -np.inf, np.abs(matrix)), int(shortfall.max(initial=0))
+    n_rows, _ = matrix.shape
+    risk_side, protective_side, of_school = _sides(model_features, values.matrix, outcome, typical)
+    child = ~of_school[None, :]
+    reasons, reason_ok = top_k(
+        np.where(child & risk_side & (matrix > min_abs), matrix, -np.inf), top
     )
-    context_ok &= np.arange(context.shape[1])[None, :] < shortfall[:, None]
+    protectors, protector_ok = top_k(
+        np.where(child & protective_side & (matrix < -min_abs), -matrix, -np.inf), protective
+    )
+    schools, school_ok = top_k(
+        np.where(of_school[None, :] & (np.abs(matrix) > min_abs), np.abs(matrix), -np.inf),
+        school,
+    )
 
-    # Items in row-major order of [reasons | context | protective] are already sorted by
+    # Items in row-major order of [reasons | school | protective] are already sorted by
     # row, then kind, then rank.
-    columns = np.hstack([reasons, context, protectors])
-    kind_of = np.repeat(np.arange(3), [reasons.shape[1], context.shape[1], protectors.shape[1]])
+    columns = np.hstack([reasons, schools, protectors])
+    kind_of = np.repeat(np.arange(3), [reasons.shape[1], schools.shape[1], protectors.shape[1]])
     rank_of = np.concatenate(
-        [np.arange(1, block.shape[1] + 1) for block in (reasons, context, protectors)]
+        [np.arange(1, block.shape[1] + 1) for block in (reasons, schools, protectors)]
     )
-    row, slot = np.nonzero(np.hstack([reason_ok, context_ok, protector_ok]))
+    row, slot = np.nonzero(np.hstack([reason_ok, school_ok, protector_ok]))
     code = columns[row, slot]
     contribution = matrix[row, code]
     sentence = render_items(model_features, code, row, values.column, lambda c: values.matrix[:, c])
@@ -296,7 +317,33 @@ def explain(
         index=contributions.index,
     )
     scores[list(DOMAINS)] = domain_matrix(contributions, catalog)
-    return Explanations(frame=frame, scores=scores, top=top, protective=protective)
+    return Explanations(frame=frame, scores=scores, top=top, protective=protective, school=school)
+
+
+def _sides(
+    features: list, values: np.ndarray, outcome: str | None, typical: Mapping[str, float] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which values are on the risk side, which on the protective side (n_rows, n_features),
+    and which features are the school's (n_features,)."""
+    direction = np.array([f.direction_for(outcome) for f in features], dtype=object)
+    of_school = np.array([f.subject == "school" for f in features], dtype=bool)
+    with warnings.catch_warnings():  # an all-missing column has no median: no side
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(values, axis=0) if values.shape[0] else np.full(len(features), np.nan)
+    if typical:
+        median = np.array(
+            [typical.get(f.name, m) for f, m in zip(features, median, strict=True)], dtype=float
+        )
+    raises, lowers = direction == "raises", direction == "lowers"
+    with np.errstate(invalid="ignore"):
+        above, below = values > median, values < median
+    # missing where missing means "none" (no suspension on record): the protective end
+    none = np.array([f.name in WHEN_MISSING for f in features], dtype=bool)
+    missing_none = np.isnan(values) & none[None, :]
+    risk_side = (raises & above) | (lowers & below)
+    protective_side = (raises & ~above & ~np.isnan(values)) | (lowers & ~below & ~np.isnan(values))
+    protective_side |= missing_none & (raises | lowers)
+    return risk_side, protective_side, of_school
 
 
 def _slot_in_row(rows: npt.NDArray[np.intp], n_rows: int) -> npt.NDArray[np.intp]:

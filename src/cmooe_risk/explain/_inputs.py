@@ -39,8 +39,9 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-#: The kinds of explanation item, in the order they are listed for a pupil.
-KINDS = ("reason", "context", "protective")
+#: The kinds of explanation item, in the order they are listed for a pupil: the child's
+#: reasons, facts about the child's school (shown as school context), protective factors.
+KINDS = ("reason", "school", "protective")
 
 #: Contributions and raw score may disagree by this much (relative to the raw score's
 #: size, with a floor of 1) before the frame is judged to have lost a column.

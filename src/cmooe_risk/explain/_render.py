@@ -161,10 +161,42 @@ def _format_array(
 def _format_one(value: object, spec: str, conversion: str | None) -> str:
     if conversion:
         value = _FORMATTER.convert_field(value, conversion)
+    custom = _custom(value, spec)
+    if custom is not None:
+        return custom
     if not spec and isinstance(value, float) and value.is_integer():
         # "In Year {value}" is a whole number held as a float: "Year 9", not "Year 9.0".
         value = int(value)
     return format(value, spec)
+
+
+def _custom(value: object, spec: str) -> str | None:
+    """The catalog's own format specs, for wording a format string cannot give:
+
+    ``plural:ONE:MANY``  ONE when the value is 1, else MANY ("1 suspension", "2 suspensions");
+    ``change_pp``        a difference of two rates: "rose by 3 percentage points", "fell by
+                         1 percentage point", "was unchanged" (below half a point);
+    ``trend_pp``         a slope per week: "rose by 0.5 percentage points a week", ...;
+    ``per100``           a rate per pupil as a whole number per 100 ("15").
+
+    Returns None for any other spec (the standard format applies).
+    """
+    if spec.startswith("plural:"):
+        _, one, many = (spec.split(":", 2) + ["", ""])[:3]
+        return one if round(float(value)) == 1 else many  # type: ignore[arg-type]
+    if spec in ("change_pp", "trend_pp"):
+        points = float(value) * 100  # type: ignore[arg-type]
+        digits = 1 if spec == "trend_pp" else 0
+        shown = round(abs(points), digits)
+        if shown == 0:
+            return "was unchanged" if spec == "change_pp" else "was steady"
+        unit = "percentage point" if shown == 1 else "percentage points"
+        text = f"{shown:.{digits}f} {unit}"
+        verb = "rose" if points > 0 else "fell"
+        return f"{verb} by {text}" + (" a week" if spec == "trend_pp" else "")
+    if spec == "per100":
+        return f"{float(value) * 100:.0f}"  # type: ignore[arg-type]
+    return None
 
 
 def _plain(values: np.ndarray) -> ObjectArray:

@@ -65,6 +65,25 @@ class PrecomputeStage(_Strict):
     )
 
 
+#: Which way a feature pushes risk: ``raises`` (more of it raises the risk), ``lowers``
+#: (more of it lowers it) or ``either`` (no direction is assumed).
+Direction = Literal["raises", "lowers", "either"]
+#: The smallest change of each unit worth saying "since last week" about; None: never
+#: (counters that tick with time, categories).
+DEFAULT_CHANGE = {
+    "rate": 0.05,
+    "count": 1.0,
+    "days": 3.0,
+    "weeks": None,
+    "sessions": 2.0,
+    "flag": 1.0,
+    "years": None,
+    "category": None,
+    "decile": None,
+    "per_week": 0.01,
+}
+
+
 class Feature(_Strict):
     """One feature column and how to explain it to a caseworker."""
 
@@ -87,6 +106,35 @@ class Feature(_Strict):
     use: Literal["model", "audit_only"] = "model"
     dtype: Literal["float", "int", "bool", "category"] = "float"
     template: str = Field(description="Plain English with {value} and other features by name.")
+    direction: Direction | dict[str, Direction] = Field(
+        "either",
+        description="Which way the feature pushes risk, for every outcome or per outcome; "
+        "LightGBM's monotone constraints and the explanations follow it.",
+    )
+    direction_reason: str = Field("", description="Why that direction, in one phrase.")
+    subject: Literal["child", "school"] = Field(
+        "child", description="Whose fact it is: a school's is shown as school context."
+    )
+    change: float | Literal["never"] | None = Field(
+        None,
+        description="Smallest change worth reporting since last week; default by unit, "
+        "`never` for counters that tick with time.",
+    )
+
+    def direction_for(self, outcome: str | None) -> Direction:
+        """The direction for ``outcome`` (``either`` where not stated for it)."""
+        if isinstance(self.direction, str):
+            return self.direction
+        return self.direction.get(outcome or "", "either")
+
+    @property
+    def min_change(self) -> float | None:
+        """The smallest change of the value worth reporting; None: never report one."""
+        if self.change == "never":
+            return None
+        if self.change is not None:
+            return float(self.change)
+        return DEFAULT_CHANGE[self.unit]
 
     @model_validator(mode="after")
     def _template_fields(self) -> Feature:

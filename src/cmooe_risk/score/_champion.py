@@ -29,6 +29,16 @@ class Champion:
     def describe(self) -> dict:
         return {"version": self.version, "run_id": self.run_id, "model": self.model}
 
+    def typical_values(self) -> dict[str, float]:
+        """The training medians of its features: the typical child its explanations
+        compare a child's value with (the same in every engine and every week)."""
+        values = self.scorer.spec.get("reference_values") or []
+        return {
+            name: float(value)
+            for name, value in zip(self.scorer.features, values, strict=False)
+            if value is not None
+        }
+
 
 def load_champions(workspace: Workspace, outcomes: tuple[str, ...] = OUTCOMES) -> dict:
     """Load every outcome's champion; outcomes without one are left out.

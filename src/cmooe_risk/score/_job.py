@@ -51,8 +51,8 @@ logger = logging.getLogger(__name__)
 
 #: Who the audit log names for the job's own exports.
 JOB_ACTOR = "cmooe-risk score"
-#: Reasons and protective factors kept per pupil.
-REASONS, PROTECTIVE = 3, 2
+#: Reasons, protective factors and school-context items kept per pupil.
+REASONS, PROTECTIVE, SCHOOL_CONTEXT = 3, 2, 1
 #: Every scored pupil's risk, rank and reasons, beside the manifest (workspace-private).
 SCORES_FILE = "scores.parquet"
 
@@ -273,9 +273,22 @@ def _score_outcome(
     shown = listed | known_case | frame["pupil_pseudonym"].isin(items).to_numpy()
     rows = np.flatnonzero(shown)
     # One summary serves the queue's sentences and scores.parquet: rendering is the costly part.
-    summary = explain(now, predictions, top=REASONS, protective=PROTECTIVE).summary()
+    summary = explain(
+        now,
+        predictions,
+        top=REASONS,
+        protective=PROTECTIVE,
+        outcome=champion.outcome,
+        typical=champion.typical_values(),
+    ).summary()
     columns = {name: _empty_lists(len(frame)) for name in ("reasons", "protective", "changes")}
-    columns["reasons"][rows] = _sentence_lists(summary, "why", REASONS, rows)
+    # the child's own reasons, then what their school contributes, marked as such
+    reasons = _sentence_lists(summary, "why", REASONS, rows)
+    school = _sentence_lists(summary, "school", SCHOOL_CONTEXT, rows)
+    columns["reasons"][rows] = [
+        [*own, *(f"School context: {s}" for s in theirs)]
+        for own, theirs in zip(reasons, school, strict=True)
+    ]
     columns["protective"][rows] = _sentence_lists(summary, "protective", PROTECTIVE, rows)
     pupils = frame["pupil_pseudonym"].to_numpy()[rows]
     earlier = before[before["pupil_pseudonym"].isin(pupils)].reset_index(drop=True)
@@ -285,6 +298,7 @@ def _score_outcome(
             pd.concat([current, predictions.iloc[rows].reset_index(drop=True)], axis=1),
             pd.concat([earlier, scorer.predict(earlier).reset_index(drop=True)], axis=1),
             top=REASONS,
+            outcome=champion.outcome,
         )
         movers = [c for c in changes.columns if c.startswith("mover_")]
         long = changes.melt(id_vars="pupil_pseudonym", value_vars=movers).dropna()

@@ -130,7 +130,10 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
             ):
                 predicted, outputs = _predict(spark, features, outcome, champion.features)
                 scored = _explain(
-                    predicted.withColumn("eligibility", _eligibility(outcome)), outputs
+                    predicted.withColumn("eligibility", _eligibility(outcome)),
+                    outputs,
+                    outcome,
+                    champion.typical_values(),
                 )
                 ranked = _rank(spark, scored, capacities, workspace)
                 target = out_dir / f"{outcome}.parquet"
@@ -208,7 +211,9 @@ def _predict(spark: SparkSession, features: DataFrame, outcome: str, names: list
     return predicted.select(*columns), outputs
 
 
-def _explain(predicted: DataFrame, outputs: list[str]) -> DataFrame:
+def _explain(
+    predicted: DataFrame, outputs: list[str], outcome: str, typical: dict[str, float]
+) -> DataFrame:
     """Each pupil's risk and top reasons, explained partition by partition."""
     from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
@@ -233,7 +238,9 @@ def _explain(predicted: DataFrame, outputs: list[str]) -> DataFrame:
             batch = batch.reset_index(drop=True)
             predictions = batch[outputs]
             inputs = batch.drop(columns=[*outputs, "eligibility"])
-            summary = explain(inputs, predictions, top=REASONS).summary()
+            summary = explain(
+                inputs, predictions, top=REASONS, outcome=outcome, typical=typical
+            ).summary()
             frame = pd.DataFrame(
                 {
                     "pupil_pseudonym": batch["pupil_pseudonym"].astype(str),

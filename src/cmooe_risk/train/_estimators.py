@@ -66,7 +66,7 @@ def fit_model(
             label=(validation["label"] > 0) | (validation["precursor"] > 0),
         )
     if isinstance(spec, LightGBMSpec):
-        scorer = _fit_lightgbm(spec, features, train, validation, seed)
+        scorer = _fit_lightgbm(spec, features, train, validation, seed, outcome)
     elif isinstance(spec, LogisticSpec):
         scorer = _fit_logistic(spec, features, train)
     else:
@@ -113,6 +113,26 @@ def drift_reference(x: np.ndarray, features: list[str]) -> dict[str, dict]:
     return reference
 
 
+def _catalog_directions(
+    features: list[str], outcome: str, up: set[str], down: set[str]
+) -> tuple[set[str], set[str]]:
+    """The explicit monotone lists, plus every feature the catalog gives a direction to
+    for ``outcome`` (an explicit list wins where they disagree)."""
+    from cmooe_risk.features import load_catalog
+
+    by_name = {f.name: f for f in load_catalog().features}
+    up, down = set(up), set(down)
+    for name in features:
+        if name in up or name in down or name not in by_name:
+            continue
+        direction = by_name[name].direction_for(outcome or None)
+        if direction == "raises":
+            up.add(name)
+        elif direction == "lowers":
+            down.add(name)
+    return up, down
+
+
 def _outcome_weights(spec, train: pd.DataFrame) -> np.ndarray | None:
     """Row weights when learning from precursors: an outcome positive weighs
     ``spec.outcome_weight``, everything else 1; None when there is nothing to weigh."""
@@ -132,11 +152,18 @@ def _base_spec(spec, features: list[str]) -> dict:
 
 
 def _fit_lightgbm(
-    spec: LightGBMSpec, features: list[str], train: pd.DataFrame, validation: pd.DataFrame, seed
+    spec: LightGBMSpec,
+    features: list[str],
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    seed,
+    outcome: str = "",
 ) -> Scorer:
     import lightgbm
 
     up, down = set(spec.monotone_increasing), set(spec.monotone_decreasing)
+    if spec.monotone_from_catalog:
+        up, down = _catalog_directions(features, outcome, up, down)
     params = {
         **spec.params,
         "seed": seed,

@@ -104,6 +104,9 @@ class LightGBMSpec(_LearnedSpec):
     early_stopping_rounds: int | None = Field(40, ge=1)
     monotone_increasing: tuple[str, ...] = ()
     monotone_decreasing: tuple[str, ...] = ()
+    #: also constrain every feature whose catalog direction (for the outcome) is
+    #: `raises` (increasing) or `lowers` (decreasing); the explicit lists still apply
+    monotone_from_catalog: bool = False
 
     def feature_names(self, catalog_features: tuple[str, ...]) -> tuple[str, ...]:
         return catalog_features
