@@ -267,7 +267,6 @@ def explain(
     model_features = catalog_features(contributions.features, catalog)
 
     matrix = contributions.matrix
-    n_rows, _ = matrix.shape
     risk_side, protective_side, of_school = _sides(model_features, values.matrix, outcome, typical)
     child = ~of_school[None, :]
     reasons, reason_ok = top_k(

@@ -182,7 +182,7 @@ def _custom(value: object, spec: str) -> str | None:
     Returns None for any other spec (the standard format applies).
     """
     if spec.startswith("plural:"):
-        _, one, many = (spec.split(":", 2) + ["", ""])[:3]
+        _, one, many = [*spec.split(":", 2), "", ""][:3]
         return one if round(float(value)) == 1 else many  # type: ignore[arg-type]
     if spec in ("change_pp", "trend_pp"):
         points = float(value) * 100  # type: ignore[arg-type]
