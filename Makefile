@@ -39,13 +39,18 @@ $(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/python $(PIP_INSTALL) -c $(CONSTRAINTS) --no-build-isolation -e ".[dev]"
 	@touch $@ $(VENV)/.installed
 
+# Two workers, one per core of the reference machine; a test file stays on one worker so
+# its module fixtures are built once. PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+
 demo: $(VENV)/.installed
 	$(BIN)/cmooe-risk --workspace $(WORKSPACE) demo $(DEMO_ARGS)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
-	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 # The newest versions pyproject.toml allows, resolved afresh every time: finds a
 # dependency release that breaks us on purpose, before CI or a newcomer does.
@@ -56,8 +61,8 @@ test-latest:
 	$(LATEST_VENV)/bin/python $(PIP_INSTALL) --upgrade --upgrade-strategy eager -e ".[dev]"
 	$(LATEST_VENV)/bin/python -m pip list --format=freeze > $(LATEST_VENV)/versions.txt
 	@echo "test-latest: versions in $(LATEST_VENV)/versions.txt"
-	$(LATEST_VENV)/bin/ruff check src tests
-	$(LATEST_VENV)/bin/python -m pytest -q
+	$(LATEST_VENV)/bin/ruff check src tests benchmarks
+	$(LATEST_VENV)/bin/python -m pytest -q $(PYTEST_PARALLEL)
 	@echo "test-latest: passed; 'make lock' would move constraints.txt to these versions"
 
 # Re-resolve constraints.txt: every package (all extras, build tools) at the newest

@@ -79,6 +79,7 @@ SELECT
     CAST(p.idaci_decile AS DOUBLE) AS idaci_decile,
     p.sex,
     p.ethnicity_major,
+    p.ethnicity_minor,
     -- whole months since the month of birth, in years
     ROUND(
         CAST(

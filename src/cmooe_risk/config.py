@@ -200,6 +200,11 @@ class FairnessConfig(BaseModel):
         them would block every model.
     gate_intersections : bool
         Whether flags on pairs of attributes also block; they are reported either way.
+    false_discovery_rate : float
+        The expected share of false flags among all flags that the audit allows: every
+        tested ratio gets a p-value against the band and the Benjamini–Hochberg
+        procedure keeps those with q at most this. A ratio whose CI lies outside the
+        band but does not survive is kept in the analyst's report, not flagged.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -227,6 +232,12 @@ class FairnessConfig(BaseModel):
     )
     gate_intersections: bool = Field(
         False, description="Also block on flags of pairs of attributes (many, and noisy)."
+    )
+    false_discovery_rate: float = Field(
+        0.05,
+        gt=0.0,
+        le=1.0,
+        description="Benjamini-Hochberg rate across every tested group and metric.",
     )
 
     @field_validator("reference_groups", mode="before")

@@ -203,9 +203,10 @@ def _promote(workspace: Workspace, outcome: str, run_id: str, trained) -> str:
             return refused.message  # a rerun that does not beat the champion: say so, go on
         promotion = promote_run(workspace, outcome, run_id, accept_fairness_risk=DEMO_ACCEPTED_RISK)
         report = trained.audit.html_path if trained.audit else "the fairness report"
+        flags = len(trained.audit.blocking) if trained.audit else 0
         return (
             f"cmooe-{outcome} version {promotion.version} ({promotion.model}) is the champion, "
-            f"promoted despite {len(trained.audit.blocking)} fairness flag(s) on the gate "
+            f"promoted despite {flags} fairness flag{'' if flags == 1 else 's'} on the gate "
             f"metrics, accepted for the demo only and recorded in MLflow. Read {report}: "
             "on real data, the partnership decides."
         )

@@ -192,19 +192,51 @@ def test_metricframe_figures_equal_the_vectorised_bootstrap_kernel() -> None:
 
 
 def test_small_groups_are_suppressed_and_never_flagged() -> None:
+    from cmooe_risk.audit._metrics import NEEDS_OUTCOMES
+
     frame = hand_frame()
     # Default thresholds: each sex has 10 pupils but only 3 with the outcome.
     result = audit_list(frame, HAND_CAPACITY, config={"bootstrap": 20})
     female = result.group("sex", "F")
-    assert female["suppressed"]
+    assert female["outcomes_suppressed"]
+    assert not female["suppressed"]
     assert female["suppression_reason"] == "outcomes<10"
-    numbers = female.drop(
-        ["attribute", "group", "kind", "is_reference", "suppressed", "suppression_reason"]
-    )
-    assert numbers.isna().all()
+    # Figures that count outcomes are withheld; those that need only pupils are shown.
+    outcome_figures = [c for c in result.groups.columns if c in NEEDS_OUTCOMES]
+    assert {"tpr", "precision", "calibration_ratio", "positive_pupils"} <= set(outcome_figures)
+    assert female[outcome_figures].isna().all()
+    assert female[["pupils", "selection_rate", "mean_predicted"]].notna().all()
     assert result.group("overall", "all pupils")["suppression_reason"] == "outcomes<10"
     assert result.flags.empty
-    assert result.comparisons.loc[result.comparisons["suppressed"], "ratio"].isna().all()
+    comparisons = result.comparisons
+    assert comparisons.loc[comparisons["suppressed"], "ratio"].isna().all()
+    male = comparisons[(comparisons["group"] == "M") & (comparisons["attribute"] == "sex")]
+    by_metric = male.set_index(["metric", "versus"])
+    assert by_metric.loc[("tpr", "reference"), "suppressed"]
+    assert not by_metric.loc[("selection_rate", "reference"), "suppressed"]
+    assert np.isfinite(by_metric.loc[("selection_rate", "reference"), "ratio"])
+    # A group too small for any figure has all of them withheld, and so do its comparisons.
+    small = result.group("fsm", "1")
+    assert small["suppressed"]
+    assert (
+        small.drop(
+            [
+                "attribute",
+                "group",
+                "kind",
+                "is_reference",
+                "suppressed",
+                "outcomes_suppressed",
+                "suppression_reason",
+            ]
+        )
+        .isna()
+        .all()
+    )
+    # The analyst's size table keeps every group's size, small ones included.
+    sizes = result.sizes.set_index(["attribute", "group"])
+    assert sizes.loc[("fsm", "1"), "pupils"] == 6
+    assert sizes.loc[("sex", "F"), "positive_pupils"] == 3
     reasons = result.suppression.set_index(["attribute", "group"])["suppression_reason"]
     assert reasons[("sex", "M")] == "outcomes<10"
     assert reasons[("fsm", "0")] == "outcomes<10"  # 14 pupils, 3 with the outcome

@@ -95,7 +95,7 @@ def test_live_html_names_list_and_roll_shares() -> None:
     assert "http" not in html.lower()
 
 
-def test_derive_groups_builds_the_six_attributes() -> None:
+def test_derive_groups_builds_the_seven_attributes() -> None:
     keys = pd.DataFrame(
         {"pupil_pseudonym": ["a", "b", "c", "d", "e"], "as_of": pd.Timestamp("2026-01-05")}
     )
@@ -110,7 +110,9 @@ def test_derive_groups_builds_the_six_attributes() -> None:
     )
     # The audit file comes in another order and lacks pupil e.
     audit = keys.iloc[[3, 1, 0, 2]].assign(
-        sex=["M", "F", "F", None], ethnicity_major=["BLAC", "WHIT", "XXXX", "ASIA"]
+        sex=["M", "F", "F", None],
+        ethnicity_major=["BLAC", "WHIT", "XXXX", "ASIA"],
+        ethnicity_minor=["BAFR", "WIRT", None, "APKN"],
     )
     groups = derive_groups(features, audit)
     assert list(groups["pupil_pseudonym"]) == ["a", "b", "c", "d", "e"]
@@ -120,6 +122,14 @@ def test_derive_groups_builds_the_six_attributes() -> None:
         "White",
         "Asian / Asian British",
         "Black / African / Caribbean / Black British",
+        "not recorded",
+    ]
+    # Minor codes by their DfE names: Irish Traveller is a group of its own inside White.
+    assert list(groups["ethnicity_minor"]) == [
+        "not recorded",
+        "Traveller of Irish heritage",
+        "Pakistani",
+        "Black - African",
         "not recorded",
     ]
     assert list(groups["fsm"]) == [1, 0, 0, 1, 0]

@@ -153,7 +153,7 @@ def test_school_facts_are_school_context_not_reasons() -> None:
     assert why.sentences("reason").iloc[0] == ["Child in need now"]
     school = why.sentences("school").iloc[0]
     assert school == [
-        "Their school gave 40 suspensions per 100 pupils last school year (raises risk)"
+        "Their school's suspension rate last school year was 40 per 100 pupils (raises risk)"
     ]
     summary = why.summary()
     assert summary["why_1"].iloc[0] == "Child in need now"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cmooe_risk.features import DOMAINS, load_catalog
@@ -18,11 +19,16 @@ def test_catalog_covers_every_domain_with_enough_model_features() -> None:
 
 
 def test_every_template_renders_with_a_value() -> None:
-    values = {f.name: 0.5 for f in CATALOG.features}
+    """Through the renderer explanations use: templates have their own format specs
+    (``{value:plural:week:weeks}``, ``{value:change_pp}``) beyond Python's."""
+    from cmooe_risk.explain._render import render
+
     for feature in CATALOG.features:
-        text = feature.template.format(value=0.25, **values)
+        columns = {"value": np.array([0.25])} | {f.name: np.array([0.5]) for f in CATALOG.features}
+        text = render(feature, columns)[0]
         assert text, feature.name
         assert "{" not in text, feature.name
+        assert not text.startswith(feature.description.rstrip(". ") + ":"), (feature.name, text)
 
 
 @pytest.mark.parametrize("stage", CATALOG.stages, ids=lambda s: s.file)

@@ -83,7 +83,7 @@ def _new_and_legacy(workspace: Workspace, as_of: list[date]) -> dict[str, tuple]
 
 
 #: features added after the precompute change, which the legacy SQL never had
-NEWER = {"absent_days_to_last_friday", "unexplained_days_to_last_friday"}
+NEWER = {"absent_days_to_last_friday", "unexplained_days_to_last_friday", "ethnicity_minor"}
 
 
 def _assert_same(pairs: dict[str, tuple]) -> None:

@@ -105,6 +105,40 @@ def assert_every_reason_is_the_models_own(workspace, result) -> None:
                 predictions.columns.get_indexer(named),
             ]
             assert np.allclose(some[f"why_{i}_contribution"], model)
+        assert_sides_follow_the_catalog(own, frame.set_index("pupil_pseudonym"), champion)
+
+
+def assert_sides_follow_the_catalog(own: pd.DataFrame, features: pd.DataFrame, champion) -> None:
+    """Over every scored pupil: a reason's value is on the risk side of the catalog's
+    direction (against the champion's typical value) and a protective factor's on the
+    protective side, so "Unauthorised absence 35%" is never protective."""
+    from cmooe_risk.explain import WHEN_MISSING
+    from cmooe_risk.features import load_catalog
+
+    catalog = load_catalog()
+    typical = champion.typical_values()
+    checked = 0
+    for prefix, risk_side in (("why", True), ("protective", False)):
+        for i in (1, 2, 3):
+            column = f"{prefix}_{i}_feature"
+            if column not in own:
+                continue
+            named = own[own[column].notna() & (own[column] != "None")]
+            for name, block in named.groupby(column):
+                feature = catalog.feature(name)
+                direction = feature.direction_for(champion.outcome)
+                assert direction in ("raises", "lowers"), (name, direction)
+                values = features.loc[block.index, name].astype(float)
+                middle = typical.get(name, np.nan)
+                if direction == "raises":
+                    wrong = ~(values > middle) if risk_side else values > middle
+                else:
+                    wrong = ~(values < middle) if risk_side else values < middle
+                if not risk_side and name in WHEN_MISSING:
+                    wrong &= values.notna()
+                assert not wrong.any(), (prefix, name, values[wrong].head().tolist(), middle)
+                checked += len(block)
+    assert checked > 0
 
 
 def test_scoring_the_same_week_twice_leaves_the_queue_database_unchanged(champions_copy):

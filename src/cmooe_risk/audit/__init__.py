@@ -1,15 +1,20 @@
 """Fairness audit of the risk list, where it is used: each locality's top k each week.
 
 :func:`audit_list` audits past lists whose outcomes are known: per group (sex, ethnic
-group, FSM, SEN, EAL, social care, and pairs of them) the selection rate, true and false
-positive rates, precision and calibration, computed with fairlearn's ``MetricFrame`` at
-the operating point (top k per locality per as-of date, ties as expected selection),
-compared with a reference group and with all pupils, with pupil-cluster bootstrap CIs.
-Small groups are suppressed; ratios whose CI lies wholly outside the configured band
-are flagged in plain English. :func:`audit_live_list` audits a current list by each
-group's share of the list against its share of the roll. :func:`compare_mitigation`
-puts group-aware lists of the same length beside the current one, for discussion only.
-:func:`render_html` writes one self-contained page for a partnership meeting.
+group at the major and the minor (CBDS) level, FSM, SEN, EAL, social care, and pairs of
+them) the selection rate, true and false positive rates, precision and calibration,
+computed with fairlearn's ``MetricFrame`` at the operating point (top k per locality per
+as-of date, ties as expected selection), compared with a reference group and with all
+pupils, with pupil-cluster bootstrap CIs. Groups with too few pupils are suppressed; with
+too few outcomes, only the figures that count outcomes are. A ratio is flagged when its
+CI lies wholly outside the configured band, it survives Benjamini–Hochberg false
+discovery control (within the gate's comparisons, or within the rest) and, for a pair
+of attributes, it differs beyond both attributes on their own; flags come most certain
+first, in plain English. :func:`audit_live_list` audits a current list by each group's
+share of the list against its share of the roll. :func:`compare_mitigation` puts
+group-aware lists of the same length beside the current one, for discussion only.
+:func:`render_html` writes one self-contained page for the analyst. See
+``docs/fairness.md``.
 
 Examples
 --------
@@ -26,7 +31,7 @@ Examples
 
 from cmooe_risk.audit._audit import audit_list, audit_live_list
 from cmooe_risk.audit._config import FairnessConfig
-from cmooe_risk.audit._groups import ATTRIBUTES, NOT_RECORDED, derive_groups
+from cmooe_risk.audit._groups import ATTRIBUTES, NOT_CROSSED, NOT_RECORDED, derive_groups
 from cmooe_risk.audit._html import render_html
 from cmooe_risk.audit._mitigation import compare_mitigation
 from cmooe_risk.audit._result import AuditResult, MitigationResult
@@ -41,6 +46,7 @@ from cmooe_risk.audit._workflow import (
 
 __all__ = [
     "ATTRIBUTES",
+    "NOT_CROSSED",
     "NOT_RECORDED",
     "PREDICTIONS_DIR",
     "AuditResult",

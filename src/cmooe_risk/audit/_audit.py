@@ -11,10 +11,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from cmooe_risk.audit._config import FairnessConfig
+from cmooe_risk.audit._discovery import band_p_values, benjamini_hochberg, outside_band
 from cmooe_risk.audit._groups import INTERSECTION, OVERALL, Grouping
 from cmooe_risk.audit._inputs import LABELLED, LIVE, AuditInputs, prepare_inputs
 from cmooe_risk.audit._metrics import (
     FLAGGED,
+    NEEDS_OUTCOMES,
     GroupTotals,
     compared_metrics,
     metric_names,
@@ -23,7 +25,7 @@ from cmooe_risk.audit._metrics import (
 )
 from cmooe_risk.audit._result import AuditResult, jsonable, normalise
 from cmooe_risk.audit._selection import TopKSelection
-from cmooe_risk.audit._text import caveats, flag_sentence, suppression_reason
+from cmooe_risk.audit._text import caveats, describe_group, flag_sentence, suppression_reason
 from cmooe_risk.evaluate._bootstrap import (
     CI_LEVEL,
     cluster_weights,
@@ -42,6 +44,10 @@ def suppress(
 ) -> npt.NDArray[np.object_]:
     """Short suppression reason of each group (``"n<10"``, ``"outcomes<10"``) or ``""``.
 
+    ``"n<10"`` withholds all of a group's figures; ``"outcomes<10"`` only those that
+    count pupils with the outcome (:data:`NEEDS_OUTCOMES`): a selection rate or a
+    predicted ÷ true risk needs pupils, not outcomes.
+
     Parameters
     ----------
     pupils : ndarray
@@ -58,6 +64,19 @@ def suppress(
     # Too few pupils is the more basic reason, so it wins when both hold.
     reason[pupils < config.min_group_size] = f"n<{config.min_group_size}"
     return reason
+
+
+def size_suppressed(reason: np.ndarray) -> npt.NDArray[np.bool_]:
+    """Groups whose every figure is withheld (too few pupils)."""
+    return np.char.startswith(reason.astype(str), "n<")
+
+
+def hidden_for(metric: str, reason: np.ndarray) -> npt.NDArray[np.bool_]:
+    """Groups whose ``metric`` is withheld: all of them for too few pupils, and those
+    with too few outcomes for a metric that counts outcomes."""
+    if metric in NEEDS_OUTCOMES:
+        return reason != ""
+    return size_suppressed(reason)
 
 
 def _references(
@@ -127,7 +146,6 @@ def _group_table(
     reference: IntArray,
 ) -> pd.DataFrame:
     groupings = inputs.groupings
-    suppressed = reason != ""
     columns: dict[str, Any] = {
         "attribute": np.concatenate([[g.name] * g.n_groups for g in groupings]),
         "group": np.concatenate([g.labels for g in groupings]),
@@ -146,11 +164,53 @@ def _group_table(
         columns["share_of_roll"] = rows / rows[0]
         columns["share_of_list"] = selected / selected[0] if selected[0] > 0 else np.nan
     table = pd.DataFrame(columns)
-    numeric = [c for c in table.columns if c not in ("attribute", "group", "kind", "is_reference")]
-    table.loc[suppressed, numeric] = np.nan
-    table["suppressed"] = suppressed
+    for column in table.columns:
+        if column in ("attribute", "group", "kind", "is_reference"):
+            continue
+        table.loc[hidden_for(column, reason), column] = np.nan
+    table["suppressed"] = size_suppressed(reason)
+    table["outcomes_suppressed"] = reason != ""
     table["suppression_reason"] = reason.astype(str)
     return table
+
+
+def _size_table(
+    inputs: AuditInputs, pupils: FloatArray, positive_pupils: FloatArray
+) -> pd.DataFrame:
+    """Every group's size, small ones included: for the analyst, never for a pack."""
+    groupings = inputs.groupings
+    table = pd.DataFrame(
+        {
+            "attribute": np.concatenate([[g.name] * g.n_groups for g in groupings]),
+            "group": np.concatenate([g.labels for g in groupings]),
+            "kind": np.concatenate([[g.kind] * g.n_groups for g in groupings]),
+            "pupils": pupils,
+        }
+    )
+    if inputs.labelled:
+        table["positive_pupils"] = positive_pupils
+    return table
+
+
+def _margins(groupings: tuple[Grouping, ...], offsets: IntArray) -> IntArray:
+    """For each group of a pair of attributes, the global index of each of its two
+    single-attribute groups (its margins); -1 for every other group."""
+    n_total = int(offsets[-1] + groupings[-1].n_groups)
+    margins = np.full((n_total, 2), -1, dtype=np.intp)
+    index_of: dict[tuple[str, str], int] = {}
+    for grouping, offset in zip(groupings, offsets, strict=True):
+        if grouping.kind == "attribute":
+            for position, label in enumerate(grouping.labels):
+                index_of[(grouping.name, label)] = int(offset) + position
+    for grouping, offset in zip(groupings, offsets, strict=True):
+        if grouping.kind != "intersection":
+            continue
+        for position, level in enumerate(grouping.levels):
+            margins[offset + position] = [
+                index_of[(column, value)]
+                for column, value in zip(grouping.columns, level, strict=True)
+            ]
+    return margins
 
 
 def _comparisons(
@@ -160,6 +220,7 @@ def _comparisons(
     replicates: FloatArray,
     reference: IntArray,
     reason: np.ndarray,
+    margins: IntArray,
     labels: list[str],
     grouping_of: list[Grouping],
 ) -> pd.DataFrame:
@@ -179,26 +240,52 @@ def _comparisons(
 
     value = point[rows_of][:, group]
     base = point[rows_of][:, other]
-    if replicates.shape[0]:
-        rep_value = replicates[:, rows_of][:, :, group]
-        rep_base = replicates[:, rows_of][:, :, other]
-        ratio_low, ratio_high = percentile_interval(paired_ratio(rep_value, rep_base))
-        diff_low, diff_high = percentile_interval(rep_value - rep_base)
-    else:
-        ratio_low = ratio_high = diff_low = diff_high = np.full(value.shape, np.nan)
     ratio = paired_ratio(value, base)
     difference = value - base
-
-    hidden = (reason[group] != "") | (reason[other] != "")
     config = inputs.config
+    low, high = config.flag_ratio_low, config.flag_ratio_high
+    nan = np.full(value.shape, np.nan)
+    if replicates.shape[0]:
+        rep_value = replicates[:, rows_of][:, :, group]
+        rep_ratio = paired_ratio(rep_value, replicates[:, rows_of][:, :, other])
+        ratio_low, ratio_high = percentile_interval(rep_ratio)
+        diff_low, diff_high = percentile_interval(rep_value - replicates[:, rows_of][:, :, other])
+        p_value = band_p_values(ratio, rep_ratio, low, high)
+    else:
+        ratio_low = ratio_high = diff_low = diff_high = p_value = nan
+
+    # A (metric, pair) is withheld when either side is: per metric, since a group with
+    # few outcomes still has a selection rate.
+    hidden = np.stack(
+        [
+            hidden_for(metric, reason)[group] | hidden_for(metric, reason)[other]
+            for metric in compared
+        ]
+    )
+    flaggable = np.isin(np.array(compared), FLAGGED)[:, None] & ~hidden
+    p_value = np.where(flaggable, p_value, np.nan)
+    # Two families, each controlled on its own: the gate's comparisons, which decide
+    # promotion, and the rest, reported for discussion. Hundreds of pairs of attributes
+    # tested for discussion should not drown the few tests a gate decision rests on.
+    is_pair = np.array([grouping_of[g].kind == "intersection" for g in group])
+    gate = np.isin(np.array(compared), config.gate_metrics)[:, None] & (
+        ~is_pair[None, :] | config.gate_intersections
+    )
+    q_value = np.full(p_value.shape, np.nan)
+    for family in (gate, ~gate):
+        q_value[family] = benjamini_hochberg(p_value[family])
+    above, below = outside_band(ratio_low, ratio_high, low, high)
+    beyond = _beyond_margins(
+        compared, replicates[:, rows_of], group, margins, reason, above, low, high
+    )
+    outside = flaggable & (above | below)
     with np.errstate(invalid="ignore"):
-        outside = (ratio_low > config.flag_ratio_high) | (ratio_high < config.flag_ratio_low)
-    flaggable = np.isin(np.array(compared), FLAGGED)[:, None]
-    flagged = flaggable & outside & ~hidden[None, :]
+        discovered = q_value <= config.false_discovery_rate
+    flagged = outside & discovered & beyond
 
     def long(values: np.ndarray) -> np.ndarray:
-        """(metrics, pairs) -> one value per row, pairs outermost."""
-        return np.where(hidden[None, :], np.nan, values).T.ravel()
+        """(metrics, pairs) -> one value per row, pairs outermost; withheld -> NaN."""
+        return np.where(hidden, np.nan, values).T.ravel()
 
     n_metrics = len(compared)
     label_array = np.array(labels, dtype=object)
@@ -218,14 +305,54 @@ def _comparisons(
             "difference": long(difference),
             "difference_ci_low": long(diff_low),
             "difference_ci_high": long(diff_high),
-            "suppressed": np.repeat(reason[group] != "", n_metrics),
+            "p_value": long(p_value),
+            "q_value": long(q_value),
+            "family": np.where(gate, "gate", "discussion").T.ravel(),
+            "suppressed": hidden.T.ravel(),
+            "outside_band": outside.T.ravel(),
+            "beyond_margins": (beyond & ~hidden).T.ravel(),
             "flagged": flagged.T.ravel(),
         }
     )
     return table
 
 
+def _beyond_margins(
+    compared: tuple[str, ...],
+    replicates: FloatArray,
+    group: IntArray,
+    margins: IntArray,
+    reason: np.ndarray,
+    above: npt.NDArray[np.bool_],
+    low: float,
+    high: float,
+) -> npt.NDArray[np.bool_]:
+    """Whether each (metric, pair) differs from both of its group's margins beyond the
+    band, in the direction it is outside: a pair of attributes is reported only for
+    what neither attribute alone explains. True for groups that are not pairs.
+
+    ``replicates`` is (n_boot, metrics, groups).
+    """
+    beyond = np.ones((len(compared), group.shape[0]), dtype=bool)
+    pairs = np.flatnonzero(margins[group, 0] >= 0)
+    if pairs.size == 0:
+        return beyond
+    if replicates.shape[0] == 0:
+        beyond[:, pairs] = False
+        return beyond
+    cells = group[pairs]
+    for side in (0, 1):
+        margin = margins[cells, side]
+        rep = paired_ratio(replicates[:, :, cells], replicates[:, :, margin])
+        ci_low, ci_high = percentile_interval(rep)
+        over, under = outside_band(ci_low, ci_high, low, high)
+        shown = np.stack([~hidden_for(metric, reason)[margin] for metric in compared])
+        beyond[:, pairs] &= shown & np.where(above[:, pairs], over, under)
+    return beyond
+
+
 def _flags(inputs: AuditInputs, comparisons: pd.DataFrame) -> pd.DataFrame:
+    """The flagged comparisons, most certain first, then largest (furthest from 1)."""
     flagged = comparisons[comparisons["flagged"]]
     columns = [
         "attribute",
@@ -236,8 +363,12 @@ def _flags(inputs: AuditInputs, comparisons: pd.DataFrame) -> pd.DataFrame:
         "ratio",
         "ratio_ci_low",
         "ratio_ci_high",
+        "q_value",
     ]
-    table = flagged[columns].reset_index(drop=True)
+    table = flagged[columns].copy()
+    table["_size"] = -np.abs(np.log(table["ratio"].to_numpy(dtype=np.float64)))
+    table = table.sort_values(["q_value", "_size"], kind="stable").drop(columns="_size")
+    table = table.reset_index(drop=True)
     table["direction"] = np.where(table["ratio"] > 1, "higher", "lower")
     # One sentence per flag: a loop over the flags, a handful of rows.
     table["sentence"] = [
@@ -256,6 +387,10 @@ def _flags(inputs: AuditInputs, comparisons: pd.DataFrame) -> pd.DataFrame:
         for row in table.itertuples(index=False)
     ]
     return table
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _versions() -> dict[str, str]:
@@ -292,7 +427,9 @@ def run_audit(inputs: AuditInputs) -> AuditResult:
     pupils, positive_pupils = totals.pupils()
     reason = suppress(pupils, positive_pupils if inputs.labelled else None, config)
     offsets = totals.offsets
-    reference, chosen, notes = _references(groupings, offsets, pupils, reason != "", config)
+    reference, chosen, notes = _references(
+        groupings, offsets, pupils, size_suppressed(reason), config
+    )
 
     n_boot = config.bootstrap
     replicates = np.full((n_boot, len(names), totals.n_groups), np.nan)
@@ -302,18 +439,20 @@ def run_audit(inputs: AuditInputs) -> AuditResult:
     grouping_of = [g for g in groupings for _ in range(g.n_groups)]
     labels = [label for g in groupings for label in g.labels]
     groups = _group_table(inputs, names, point, pupils, positive_pupils, reason, reference)
+    margins = _margins(groupings, offsets)
     comparisons = _comparisons(
-        inputs, names, point, replicates, reference, reason, labels, grouping_of
+        inputs, names, point, replicates, reference, reason, margins, labels, grouping_of
     )
     flags = _flags(inputs, comparisons)
-    hidden = groups[groups["suppressed"]]
+    hidden = groups[groups["suppression_reason"] != ""]
     suppression = pd.DataFrame(
         {
             "attribute": hidden["attribute"].to_numpy(),
             "group": hidden["group"].to_numpy(),
             "suppression_reason": hidden["suppression_reason"].to_numpy(),
             "sentence": [
-                f"{attribute} = {group}: suppressed, "
+                _capitalised(describe_group(attribute, group))
+                + ": "
                 + suppression_reason(
                     "pupils" if r.startswith("n<") else "positives", config, inputs.outcome
                 )
@@ -323,6 +462,8 @@ def run_audit(inputs: AuditInputs) -> AuditResult:
             ],
         }
     )
+    outside = comparisons["outside_band"].to_numpy(dtype=bool)
+    not_confirmed = int((outside & ~comparisons["flagged"].to_numpy(dtype=bool)).sum())
     if n_boot == 0:
         notes.append("bootstrap is 0: no confidence intervals, so nothing can be flagged")
     metadata = {
@@ -344,6 +485,9 @@ def run_audit(inputs: AuditInputs) -> AuditResult:
         "has_truth": inputs.truth is not None,
         "metrics": list(names),
         "flagged_metrics": [m for m in FLAGGED if m in names],
+        "tested": int(np.isfinite(comparisons["p_value"].to_numpy(dtype=np.float64)).sum()),
+        "outside_band": int(outside.sum()),
+        "outside_band_not_flagged": not_confirmed,
         "intersection_separator": INTERSECTION,
         "versions": _versions(),
     }
@@ -353,6 +497,7 @@ def run_audit(inputs: AuditInputs) -> AuditResult:
         comparisons=normalise(comparisons),
         flags=normalise(flags),
         suppression=normalise(suppression),
+        sizes=normalise(_size_table(inputs, pupils, positive_pupils)),
         caveats=caveats(config, inputs.kind, inputs.truth is not None, n_boot, inputs.outcome),
         notes=tuple(inputs.notes) + tuple(notes),
         metadata=jsonable(metadata),

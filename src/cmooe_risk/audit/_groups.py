@@ -22,6 +22,7 @@ __all__ = [
     "ALL_PUPILS",
     "ATTRIBUTES",
     "INTERSECTION",
+    "NOT_CROSSED",
     "NOT_RECORDED",
     "OVERALL",
     "Grouping",
@@ -35,8 +36,14 @@ __all__ = [
 
 IntArray = npt.NDArray[np.intp]
 
-#: The attributes :func:`derive_groups` builds, in report order.
-ATTRIBUTES = ("sex", "ethnicity_major", "fsm", "sen", "eal", "care")
+#: The attributes :func:`derive_groups` builds, in report order. Ethnicity is audited at
+#: the major groups and at the minor (CBDS) codes: a group treated differently can sit
+#: inside a major group, even the reference one (Irish Traveller inside White).
+ATTRIBUTES = ("sex", "ethnicity_major", "ethnicity_minor", "fsm", "sen", "eal", "care")
+#: Attributes audited on their own but never in pairs: crossed with the others, almost
+#: every cell of a minor ethnicity code would be too small to show, and the many extra
+#: tests would weaken the false discovery control for the rest.
+NOT_CROSSED = frozenset({"ethnicity_minor"})
 #: Label of a missing attribute value: its own group, so no pupil silently drops out.
 NOT_RECORDED = "not recorded"
 #: Joins the attributes (and the values) of an intersection, e.g. ``"sex × fsm"``.
@@ -55,24 +62,25 @@ _FEATURE_COLUMNS = (
     "cin_current",
     "cpp_current",
 )
-_AUDIT_COLUMNS = ("sex", "ethnicity_major")
+_AUDIT_COLUMNS = ("sex", "ethnicity_major", "ethnicity_minor")
 
 _TITLES = {
     "sex": "Sex",
     "ethnicity_major": "Ethnic group",
+    "ethnicity_minor": "Ethnic group (detailed)",
     "fsm": "Free school meals",
     "sen": "Special educational needs",
     "eal": "English as an additional language",
     "care": "Children's social care",
 }
 _VALUE_LABELS = {
-    "fsm": {"0": "not eligible", "1": "eligible"},
-    "eal": {"0": "no", "1": "yes"},
-    "sen": {"N": "no SEN", "K": "SEN support", "E": "EHC plan"},
+    "fsm": {"0": "Not eligible", "1": "Eligible"},
+    "eal": {"0": "English first language", "1": "English as an additional language"},
+    "sen": {"N": "No SEN", "K": "SEN support", "E": "EHC plan"},
     "care": {
-        "CLA": "looked after",
-        "CIN-CPP": "child in need or protection plan",
-        "none": "neither",
+        "CLA": "Looked after",
+        "CIN-CPP": "Child in need or on a protection plan",
+        "none": "Neither",
     },
 }
 
@@ -83,9 +91,9 @@ def attribute_title(attribute: str) -> str:
 
 
 def value_label(attribute: str, value: str) -> str:
-    """A value with its meaning where the code alone is cryptic, e.g. ``"E (EHC plan)"``."""
-    meaning = _VALUE_LABELS.get(attribute, {}).get(value)
-    return f"{value} ({meaning})" if meaning else value
+    """A value as a person reads it: its meaning where the code alone is cryptic
+    (``"EHC plan"`` for sen ``E``, ``"Eligible"`` for fsm ``1``), else the value."""
+    return _VALUE_LABELS.get(attribute, {}).get(value, value)
 
 
 def group_labels(attribute: str, group: str) -> str:
@@ -126,7 +134,8 @@ def derive_groups(features_frame: pd.DataFrame, audit_frame: pd.DataFrame) -> pd
         ``ehcp_current``, ``eal``, ``cla_current``, ``cin_current`` and ``cpp_current``.
     audit_frame : pandas.DataFrame
         The audit-only attributes (FILE.audit), with ``pupil_pseudonym``, ``as_of``,
-        ``sex`` and ``ethnicity_major``. Rows are matched on the keys, not by position:
+        ``sex``, ``ethnicity_major`` and ``ethnicity_minor``. Rows are matched on the
+        keys, not by position:
         the feature build does not keep row order.
 
     Returns
@@ -136,6 +145,8 @@ def derive_groups(features_frame: pd.DataFrame, audit_frame: pd.DataFrame) -> pd
 
         * ``sex``: ``Female`` / ``Male``;
         * ``ethnicity_major``: the CBDS major group's name, e.g. ``White``;
+        * ``ethnicity_minor``: the CBDS minor group's name, e.g. ``Traveller of Irish
+          heritage``;
         * ``fsm``, ``eal``: 0 / 1;
         * ``sen``: ``E`` (EHC plan), else ``K`` (SEN support), else ``N``;
         * ``care``: ``CLA`` (looked after), else ``CIN-CPP`` (child in need or on a
@@ -166,6 +177,7 @@ def derive_groups(features_frame: pd.DataFrame, audit_frame: pd.DataFrame) -> pd
 
     sex_names = dict(CODE_LISTS["sex"].codes)
     ethnicity_names = dict(CODE_LISTS["ethnicity_major"].codes)
+    minor_names = dict(CODE_LISTS["ethnicity_minor"].codes)
     cla, cin, cpp = (_flag(features, c) for c in ("cla_current", "cin_current", "cpp_current"))
     ehcp, sen_support = _flag(features, "ehcp_current"), _flag(features, "sen_support_current")
     return pd.DataFrame(
@@ -174,6 +186,7 @@ def derive_groups(features_frame: pd.DataFrame, audit_frame: pd.DataFrame) -> pd
             "as_of": joined["as_of"],
             "sex": _readable(joined["sex"], sex_names),
             "ethnicity_major": _readable(joined["ethnicity_major"], ethnicity_names),
+            "ethnicity_minor": _readable(joined["ethnicity_minor"], minor_names),
             "fsm": _flag(features, "fsm_current").astype(np.int8),
             "sen": np.where(ehcp, "E", np.where(sen_support, "K", "N")),
             "eal": _flag(features, "eal").astype(np.int8),
@@ -285,6 +298,8 @@ def build_groupings(
         )
     if intersections:
         for first, second in itertools.combinations(attribute_codes, 2):
+            if first in NOT_CROSSED or second in NOT_CROSSED:
+                continue
             codes_a, labels_a = attribute_codes[first]
             codes_b, labels_b = attribute_codes[second]
             # Cells in (first, second) order; np.unique keeps only the observed ones.

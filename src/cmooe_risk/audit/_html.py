@@ -14,6 +14,7 @@ from cmooe_risk.audit._groups import (
     attribute_title,
     group_labels,
 )
+from cmooe_risk.audit._metrics import NEEDS_OUTCOMES
 from cmooe_risk.audit._mitigation import OPTION_TITLES
 from cmooe_risk.audit._result import AuditResult, MitigationResult
 from cmooe_risk.audit._text import METRIC_TITLES
@@ -129,9 +130,16 @@ def _number(metric: str, value: object) -> str:
     return f"{x:.2f}"
 
 
+_WITHHELD = (
+    '<td class="suppressed" title="fewer pupils with the outcome than the threshold">withheld</td>'
+)
+
+
 def _ratio_cell(row: pd.Series | None) -> str:
     if row is None:
         return '<td class="ci">–</td>'
+    if row["suppressed"]:
+        return _WITHHELD
     if _missing(row["ratio"]):
         return '<td class="ci">–</td>'
     low, high = row["ratio_ci_low"], row["ratio_ci_high"]
@@ -169,7 +177,12 @@ def _figures_table(result: AuditResult, attribute: str, overall: pd.Series) -> s
         if row["suppressed"]:
             cells.append(_suppressed_cell(row["suppression_reason"], len(heads) - 1))
         else:
-            cells += [f'<td class="num">{_number(c, row[c])}</td>' for c in (*counts, *columns)]
+            cells += [
+                _WITHHELD
+                if row["outcomes_suppressed"] and c in NEEDS_OUTCOMES
+                else f'<td class="num">{_number(c, row[c])}</td>'
+                for c in (*counts, *columns)
+            ]
         rows.append(f'<tr class="{css}">' + "".join(cells) + "</tr>")
     caption = "Figures by group (pupils counted once however many weeks they appear)"
     return f"<table><caption>{escape(caption)}</caption>" + "".join(rows) + "</table>"
@@ -213,15 +226,27 @@ def _ratio_table(result: AuditResult, attribute: str) -> str:
 
 
 def _flags_box(result: AuditResult) -> str:
+    meta = result.metadata
+    rate = meta.get("config", {}).get("false_discovery_rate")
+    tested = meta.get("tested")
+    control = (
+        f" Of {tested:,} ratios tested, these survive false discovery control at "
+        f"{rate:.0%} (Benjamini–Hochberg)."
+        if tested is not None and rate is not None
+        else ""
+    )
     if result.flags.empty:
         return (
-            '<div class="ok"><strong>No ratio was flagged.</strong> That is not evidence '
-            "that the list is fair: see the caveats.</div>"
+            '<div class="ok"><strong>No ratio was flagged.</strong>'
+            + escape(control.replace("these survive", "none survives"))
+            + " That is not evidence that the list is fair: see the caveats.</div>"
         )
     n = len(result.flags)
     parts = [
         f'<div class="flags"><strong>{n} flagged ratio{"s" if n != 1 else ""}</strong> '
         "(95% CI wholly outside the band; a prompt to look closer, not a finding)."
+        + escape(control)
+        + " Most certain first."
     ]
     # Single attributes first: intersections are smaller, noisier and many more.
     single = ~result.flags["attribute"].str.contains(INTERSECTION, regex=False)
@@ -231,6 +256,91 @@ def _flags_box(result: AuditResult) -> str:
             items = "".join(f"<li>{escape(s)}</li>" for s in sentences)
             parts.append(f"<p><strong>{title}</strong></p><ol>{items}</ol>")
     return "".join(parts) + "</div>"
+
+
+#: Rows of the "not confirmed" table: the most certain, so the page stays readable.
+_UNCONFIRMED_ROWS = 40
+
+
+def _unconfirmed_section(result: AuditResult) -> str:
+    """Ratios outside the band that did not survive: for the analyst, not the pack."""
+    table = result.comparisons
+    if "outside_band" not in table:
+        return ""
+    rest = table[table["outside_band"] & ~table["flagged"]].sort_values(
+        "q_value", kind="stable", na_position="last"
+    )
+    if rest.empty:
+        return ""
+    rate = result.metadata.get("config", {}).get("false_discovery_rate", 0.05)
+    rows = [
+        "<tr><th>Group</th><th>Metric</th><th>Compared with</th><th>Ratio (95% CI)</th>"
+        "<th>q</th><th>Why not flagged</th></tr>"
+    ]
+    for _, row in rest.head(_UNCONFIRMED_ROWS).iterrows():
+        if not row["beyond_margins"]:
+            why = "within the band of one of its attributes on its own"
+        elif _missing(row["q_value"]):
+            why = "rests on too few events to test"
+        elif row["q_value"] > rate:
+            why = "could be chance among the many comparisons"
+        else:
+            why = "–"
+        q_text = "–" if _missing(row["q_value"]) else f"{row['q_value']:.2g}"
+        than = (
+            "all pupils"
+            if row["versus"] == OVERALL
+            else group_labels(row["attribute"], row["reference_group"])
+        )
+        rows.append(
+            "<tr>"
+            f"<td>{escape(attribute_title(row['attribute']))}: "
+            f"{escape(group_labels(row['attribute'], row['group']))}</td>"
+            f"<td>{escape(METRIC_TITLES.get(row['metric'], row['metric']))}</td>"
+            f"<td>{escape(than)}</td>"
+            f'<td class="ci">{row["ratio"]:.2f} ({row["ratio_ci_low"]:.2f}–'
+            f"{row['ratio_ci_high']:.2f})</td>"
+            f'<td class="num">{q_text}</td>'
+            f"<td>{escape(why)}</td></tr>"
+        )
+    more = len(rest) - _UNCONFIRMED_ROWS
+    tail = f"<p>… and {more:,} more in the audit's JSON.</p>" if more > 0 else ""
+    return (
+        "<h2>Outside the band but not flagged</h2>"
+        f"<p>{len(rest):,} ratios have a 95% CI wholly outside the band but do not survive "
+        "false discovery control, or (pairs of attributes) are explained by one attribute "
+        "on its own. They are for the analyst to look at, not for the pack.</p>"
+        "<table>" + "".join(rows) + "</table>" + tail
+    )
+
+
+def _sizes_section(result: AuditResult) -> str:
+    """Every group's size, small ones included: the analyst's check on suppression."""
+    sizes = result.sizes
+    sizes = sizes[sizes["kind"] == "attribute"]
+    if sizes.empty:
+        return ""
+    labelled = "positive_pupils" in sizes
+    heads = ["Attribute", "Group", "Pupils"] + (["Pupils with outcome"] if labelled else [])
+    rows = ["<tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
+    for _, row in sizes.iterrows():
+        cells = [
+            escape(attribute_title(row["attribute"])),
+            escape(group_labels(row["attribute"], row["group"])),
+        ]
+        numbers = [row["pupils"]] + ([row["positive_pupils"]] if labelled else [])
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{c}</td>" for c in cells)
+            + "".join(f'<td class="num">{_number("pupils", n)}</td>' for n in numbers)
+            + "</tr>"
+        )
+    return (
+        "<h2>Group sizes (analyst only: not for publication)</h2>"
+        "<p>Every group's size, the small ones included, so the analyst can see what the "
+        "suppression hides. Do not copy this table into a pack.</p>"
+        "<table>" + "".join(rows) + "</table>"
+    )
 
 
 def _mitigation_section(mitigation: MitigationResult) -> str:
@@ -394,12 +504,14 @@ def render_html(
             )
     if mitigation is not None:
         parts.append(_mitigation_section(mitigation))
+    parts.append(_unconfirmed_section(result))
     if not result.suppression.empty:
         parts.append(
             "<h2>Suppressed groups</h2><ul>"
             + "".join(f"<li>{escape(s)}</li>" for s in result.suppression["sentence"])
             + "</ul>"
         )
+    parts.append(_sizes_section(result))
     parts.append(
         '<h2>Caveats</h2><ul class="caveats">'
         + "".join(f"<li>{escape(c)}</li>" for c in result.caveats)

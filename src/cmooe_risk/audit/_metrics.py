@@ -31,6 +31,7 @@ __all__ = [
     "COMPARED",
     "FLAGGED",
     "FORMULAS",
+    "NEEDS_OUTCOMES",
     "TOTALS",
     "GroupTotals",
     "compared_metrics",
@@ -133,6 +134,25 @@ FLAGGED = (
     "calibration_ratio",
     "predicted_truth_ratio",
     "recorded_truth_ratio",
+)
+
+
+#: Metrics that count pupils with the outcome. A group with few such pupils has these
+#: withheld (``min_group_positives``); the others (selection rate, mean predicted and
+#: true risk, predicted ÷ true risk) need only enough pupils (``min_group_size``).
+NEEDS_OUTCOMES = frozenset(
+    {
+        "positives",
+        "positive_pupils",
+        "tpr",
+        "fpr",
+        "fnr",
+        "precision",
+        "observed_rate",
+        "calibration_difference",
+        "calibration_ratio",
+        "recorded_truth_ratio",
+    }
 )
 
 

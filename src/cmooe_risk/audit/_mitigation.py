@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cmooe_risk.audit._audit import suppress
+from cmooe_risk.audit._audit import hidden_for, size_suppressed, suppress
 from cmooe_risk.audit._config import FairnessConfig
 from cmooe_risk.audit._inputs import (
     LABELLED,
@@ -146,7 +146,6 @@ def compare_mitigation(
     )
     pupils, positive_pupils = totals.pupils()
     reason = suppress(pupils, positive_pupils if labelled else None, inputs.config)[1:]
-    hidden = reason != ""
 
     summaries, tables = [], []
     for option, selected in selections.items():
@@ -179,9 +178,10 @@ def compare_mitigation(
         if labelled:
             for name in ("tpr", "fpr", "precision"):
                 table[name] = value[name][1:]
-        numeric = [c for c in table.columns if c not in ("option", "group")]
-        table.loc[hidden, numeric] = np.nan
-        table["suppressed"] = hidden
+        for column in table.columns.drop(["option", "group"]):
+            table.loc[hidden_for(column, reason), column] = np.nan
+        table["suppressed"] = size_suppressed(reason)
+        table["outcomes_suppressed"] = reason != ""
         table["suppression_reason"] = reason.astype(str)
         tables.append(table)
 

@@ -20,13 +20,14 @@ import pandas as pd
 __all__ = ["SCHEMA", "AuditResult", "MitigationResult"]
 
 #: Identifies the JSON layout; bump when a table's meaning changes.
-SCHEMA = "cmooe_risk.audit/1"
+SCHEMA = "cmooe_risk.audit/2"
 
 _TEXT = frozenset(
     {
         "attribute",
         "group",
         "kind",
+        "family",
         "metric",
         "versus",
         "reference_group",
@@ -37,7 +38,16 @@ _TEXT = frozenset(
         "title",
     }
 )
-_BOOL = frozenset({"suppressed", "flagged", "is_reference"})
+_BOOL = frozenset(
+    {
+        "suppressed",
+        "outcomes_suppressed",
+        "outside_band",
+        "beyond_margins",
+        "flagged",
+        "is_reference",
+    }
+)
 
 
 def jsonable(value: Any) -> Any:
@@ -113,16 +123,29 @@ class AuditResult:
         ``group`` (``"all pupils"``, ``"Female"``, ``"Female × 1"``), ``kind``
         (``"overall"``, ``"attribute"``, ``"intersection"``), ``is_reference``,
         ``pupils``, ``positive_pupils`` (labelled), then every metric, and
-        ``suppressed``, ``suppression_reason``. A suppressed group's numbers are NaN.
+        ``suppressed`` (too few pupils: every figure is NaN), ``outcomes_suppressed``
+        (too few pupils with the outcome: the figures that count outcomes are NaN, the
+        selection rate and predicted risks are shown) and ``suppression_reason``.
     comparisons : pandas.DataFrame
         One row per (group, metric, versus): ``versus`` is ``"reference"`` (the
         attribute's reference group, named in ``reference_group``) or ``"overall"``;
         ``value``, ``reference_value``, ``ratio`` and ``difference`` with 95% CIs
-        (``*_ci_low``, ``*_ci_high``), ``suppressed`` and ``flagged``.
+        (``*_ci_low``, ``*_ci_high``); ``p_value`` against the flag band and its
+        Benjamini–Hochberg ``q_value`` within its ``family`` (``"gate"``: the gate
+        metrics, on which promotion depends; ``"discussion"``: the rest); ``suppressed`` (this
+        metric withheld for either side); ``outside_band`` (the CI lies wholly outside
+        the band); ``beyond_margins`` (for a pair of attributes, the CI of its ratio to
+        each single attribute also lies outside the band; true otherwise) and
+        ``flagged`` (all three, with q at most the configured false discovery rate).
     flags : pandas.DataFrame
-        The flagged comparisons, each with its ``sentence``.
+        The flagged comparisons, most certain (lowest q) first and then largest, each
+        with its ``sentence``.
     suppression : pandas.DataFrame
-        ``attribute, group, suppression_reason`` of each suppressed group.
+        ``attribute, group, suppression_reason, sentence`` of each group with withheld
+        figures.
+    sizes : pandas.DataFrame
+        Every group's ``pupils`` (and ``positive_pupils``), small groups included: for
+        the analyst's report only, never for a pack.
     caveats : tuple of str
         What every reader should know, in plain English.
     notes : tuple of str
@@ -136,11 +159,12 @@ class AuditResult:
     comparisons: pd.DataFrame
     flags: pd.DataFrame
     suppression: pd.DataFrame
+    sizes: pd.DataFrame
     caveats: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    _TABLES = ("groups", "comparisons", "flags", "suppression")
+    _TABLES = ("groups", "comparisons", "flags", "suppression", "sizes")
 
     def group(self, attribute: str, group: str) -> pd.Series:
         """The row of one group, e.g. ``result.group("sex", "Female")``."""

@@ -129,10 +129,14 @@ def flag_sentence(
 
 
 def suppression_reason(reason: str, config: FairnessConfig, outcome: str) -> str:
-    """Why a group is suppressed, in words; ``reason`` is ``"pupils"`` or ``"positives"``."""
+    """What is withheld for a group and why, in words; ``reason`` is ``"pupils"`` or
+    ``"positives"``."""
     if reason == "pupils":
-        return f"fewer than {config.min_group_size} pupils"
-    return f"fewer than {config.min_group_positives} pupils with the outcome ({outcome})"
+        return f"all figures withheld (fewer than {config.min_group_size} pupils)"
+    return (
+        f"figures that count outcomes withheld (fewer than {config.min_group_positives} "
+        f"pupils with {outcome}); its selection rate and predicted risk are still shown"
+    )
 
 
 def caveats(
@@ -147,8 +151,13 @@ def caveats(
         "US employment law and has no validity outside it: it is a convention for drawing "
         "attention to a gap, not a law of nature, and neither a flag nor its absence shows "
         "that the list is fair or unfair.",
-        "Many groups and metrics are compared, so some ratios will fall outside the band by "
-        "chance. Treat a flag as a prompt to look closer, not as a finding.",
+        "Many groups and metrics are compared, so some ratios fall outside the band by "
+        "chance. Each ratio is tested against the band and the Benjamini–Hochberg procedure "
+        f"keeps the expected share of chance flags below {config.false_discovery_rate:.0%}, "
+        "separately for the comparisons the promotion gate rests on and for the rest; "
+        "a pair of attributes is flagged only where it differs beyond both attributes on "
+        "their own. Ratios outside the band that do not survive are listed for the analyst, "
+        "not flagged. Treat a flag as a prompt to look closer, not as a finding.",
         "Selection is measured where the list is used: on each as-of date each locality's "
         "caseworkers take the top k pupils by score (k = the locality's capacity), not a "
         "0.5 threshold. Where tied scores straddle the cut-off, each tied pupil counts as "
@@ -156,14 +165,17 @@ def caveats(
         f"Confidence intervals come from {n_boot} bootstrap replicates that resample pupils, "
         "so a pupil's weeks stay together; intersections and small groups have wide "
         "intervals.",
-        f"Groups with fewer than {config.min_group_size} pupils"
+        f"Groups with fewer than {config.min_group_size} pupils are suppressed, as in "
+        "official statistics: no figures are shown or flagged for them."
         + (
-            f" or fewer than {config.min_group_positives} pupils with the outcome"
+            f" Groups with fewer than {config.min_group_positives} pupils with the outcome "
+            "have the figures that count outcomes withheld (recall, false positive rate, "
+            "precision, observed rate, calibration); their selection rate and predicted "
+            "risk need no outcomes and are shown."
             if kind == "labelled"
             else ""
         )
-        + " are suppressed, as in official statistics: no figures are shown or flagged for "
-        "them. Secondary suppression is not applied: where one group of an attribute is "
+        + " Secondary suppression is not applied: where one group of an attribute is "
         "suppressed, its size can be estimated from the others and the total, so check "
         "before publishing beyond the partnership.",
     ]

@@ -90,7 +90,7 @@ def blocking_flags(result, config: FairnessConfig) -> pd.DataFrame:
 
 
 def _frame(predictions: pd.DataFrame, score_name: str) -> pd.DataFrame:
-    from cmooe_risk.audit._groups import derive_groups
+    from cmooe_risk.audit._groups import ATTRIBUTES, derive_groups
 
     keyed = predictions.rename(columns={"cluster": "pupil_pseudonym"})
     groups = derive_groups(keyed, keyed)
@@ -107,7 +107,7 @@ def _frame(predictions: pd.DataFrame, score_name: str) -> pd.DataFrame:
         frame["rank"] = predictions[RANK_PREFIX + score_name]
     if "oracle_unbiased" in predictions:
         frame["truth"] = predictions["oracle_unbiased"]
-    for column in ("sex", "ethnicity_major", "fsm", "sen", "eal", "care"):
+    for column in ATTRIBUTES:
         frame[column] = groups[column].to_numpy()
     return frame
 

@@ -30,7 +30,34 @@ cmooe-risk features --from 2024-09-02 --to 2026-07-20 --every 1w --out training.
 
 Each writes `FILE` (model features) and `FILE` with `.audit` before the suffix (audit
 attributes), keyed by (`pupil_pseudonym`, `as_of`).
+
+**Direction** is which way a higher value pushes risk (for both outcomes unless the
+entry names one), with the reason. LightGBM is held to it by monotone constraints, and a
+reason is shown only when the child's value is on the risk side of the typical value and
+raises the risk; a protective factor only when it is on the other side and lowers it.
+*either* means the direction is in doubt: such a feature is used but never named as a
+reason. **Change** is the smallest change since last week worth reporting (*never* for
+counters that tick with time). Features of the child's **school** are shown as "School
+context", apart from the child's own reasons.
 """
+
+
+def _direction(feature) -> str:
+    """``raises`` / ``lowers`` / ``either``, per outcome where they differ, with the reason."""
+    if isinstance(feature.direction, str):
+        text = feature.direction
+    else:
+        text = "; ".join(f"{o.replace('_', ' ')}: {d}" for o, d in feature.direction.items())
+    if feature.direction_reason:
+        text += f" ({feature.direction_reason})"
+    return text.replace("|", "/")
+
+
+def _change(feature) -> str:
+    step = feature.min_change
+    if step is None:
+        return "never"
+    return f"{step:g}"
 
 
 def render_features_markdown(catalog: FeatureCatalog | None = None) -> str:
@@ -50,13 +77,17 @@ def render_features_markdown(catalog: FeatureCatalog | None = None) -> str:
             "",
             f"## {domain.replace('_', ' ').capitalize()}",
             "",
-            "| feature | description | unit | window | use | explanation template |",
-            "|---|---|---|---|---|---|",
+            "| feature | description | unit | window | use | direction | change | "
+            "explanation template |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for f in features:
             use = "model" if f.use == "model" else "*audit only*"
+            if f.subject == "school":
+                use += " (school context)"
+            direction, change = ("–", "–") if f.use != "model" else (_direction(f), _change(f))
             lines.append(
                 f"| `{f.name}` | {f.description} | {f.unit} | {f.window} | {use} | "
-                f"{f.template.replace('|', '/')} |"
+                f"{direction} | {change} | {f.template.replace('|', '/')} |"
             )
     return "\n".join(lines) + "\n"

@@ -51,11 +51,9 @@ DATA = (
 LIMITS = (
     "The published record of such models is poor. What Works for Children's Social Care "
     "(2020), Machine learning in children's services: does it work?, tested models in "
-    "four local authorities: none met the pre-set success threshold; when a model flagged "
-    "a child it was wrong about 6 times in 10, it missed about 4 in 5 at-risk children, "
-    "and performance fell on later data (figures as summarised in the project's reference "
-    "notes, not re-verified). Expect the same here unless this LA's own backtest, below, "
-    "shows otherwise.",
+    "four local authorities: none met the success threshold set in advance, and "
+    "performance fell on later data. Expect the same here unless this LA's own backtest, "
+    "below, shows otherwise.",
     "Accurate ranking is not impact. Wisconsin's Dropout Early Warning System ranked "
     "pupils well yet showed little evidence of improving graduation, and school-level "
     "features alone targeted about as well (Perdomo, Britton, Hardt and Abebe, 2023). A "
@@ -109,6 +107,10 @@ class ChampionCard:
     metrics: dict[str, tuple[float, float | None, float | None]] = field(default_factory=dict)
     oracle_ratio: float | None = None
     ceiling_ratio: float | None = None
+    #: the list drawn other ways: policy -> (precision, ratio to the plain list, low, high)
+    policies: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    #: share of a list's places from its top school, and from its top two (backtest)
+    concentration: tuple[float, float] | None = None
     tags: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
@@ -176,6 +178,24 @@ def champion_cards(workspace: Workspace, models: dict[str, dict]) -> list[Champi
                 metrics=metrics,
                 oracle_ratio=logged.get("ratio_to_oracle.precision_at_capacity"),
                 ceiling_ratio=logged.get("ratio_to_ceiling.precision_at_capacity"),
+                policies={
+                    policy: (
+                        logged[f"list_policy.{policy}.precision_at_capacity"],
+                        logged.get(f"list_policy.{policy}.ratio_to_risk", float("nan")),
+                        logged.get(f"list_policy.{policy}.ratio_to_risk_ci_low", float("nan")),
+                        logged.get(f"list_policy.{policy}.ratio_to_risk_ci_high", float("nan")),
+                    )
+                    for policy in ("within_school", "school_cap")
+                    if f"list_policy.{policy}.precision_at_capacity" in logged
+                },
+                concentration=(
+                    (
+                        logged["school_concentration.top_school_share"],
+                        logged["school_concentration.top_two_share"],
+                    )
+                    if "school_concentration.top_school_share" in logged
+                    else None
+                ),
                 tags=tags,
             )
         )

@@ -24,7 +24,7 @@ from cmooe_risk.report._card import (
 )
 from cmooe_risk.report._data import OUTCOMES, OUTSTANDING, LocalityPack
 from cmooe_risk.report._disclosure import SECONDARY, show_count, suppress_column
-from cmooe_risk.report._svg import attendance_sparkline, suspension_timeline
+from cmooe_risk.report._svg import attendance_sparkline, counted, suspension_timeline
 from cmooe_risk.report._trends import TREND_WEEKS, PupilTrends
 
 __all__ = ["render_pack"]
@@ -124,6 +124,13 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _school_cell(urn: object) -> str:
+    """The child's school by URN, or plainly none (a child missing education often has none)."""
+    if urn is None or _missing(urn) or str(urn).strip() == "":
+        return "no school on roll"
+    return f'URN <span class="code">{_e(str(urn))}</span>'
+
+
 def _percent(value: float | None, digits: int = 1) -> str:
     if _missing(value):
         return "–"
@@ -131,9 +138,22 @@ def _percent(value: float | None, digits: int = 1) -> str:
 
 
 def _metric(name: str, value: float | None) -> str:
+    """A metric at a precision a reader can use: rare-outcome figures keep two
+    significant digits (0.12%, 0.0013), never "0.0%" or "0.000" for something small."""
     if _missing(value):
         return "–"
-    return _percent(value) if name in PERCENT_METRICS else f"{float(value):.3f}"
+    value = float(value)
+    if name in PERCENT_METRICS:
+        points = 100 * value
+        digits = (
+            1
+            if points == 0 or abs(points) >= 1
+            else max(1, 1 - math.floor(math.log10(abs(points))))
+        )
+        return f"{points:.{digits}f}%"
+    if value == 0 or abs(value) >= 0.1:
+        return f"{value:.3f}"
+    return f"{value:.2g}" if abs(value) >= 1e-4 else f"{value:.1e}"
 
 
 def _count_cell(text: str) -> str:
@@ -279,7 +299,6 @@ def _pupil_row(row, trends: PupilTrends, as_of) -> str:
         year = "year not recorded"
     else:
         year = "Reception" if row.year_group == "R" else f"Year {row.year_group}"
-    urn = row.urn if row.urn else "no school"
     band = str(row.band or "typical")
     movement = _MOVEMENT.get(str(row.movement), str(row.movement))
     if not row.changes_known:
@@ -299,7 +318,7 @@ def _pupil_row(row, trends: PupilTrends, as_of) -> str:
     attendance = (
         f"latest {known[-1]:.0%}, lowest {min(known):.0%}" if known else "no attendance marks"
     )
-    events = f"{len(suspensions)} suspension(s)" if suspensions else "no suspensions"
+    events = counted(len(suspensions), "suspension") if suspensions else "no suspensions"
     if permanent:
         events += ", permanent exclusion"
     sparkline = attendance_sparkline(rates, weeks_to=as_of)
@@ -310,7 +329,7 @@ def _pupil_row(row, trends: PupilTrends, as_of) -> str:
         f'<td class="num">{int(row.rank)}</td>'
         f'<td class="who"><span class="code pseudonym">{_e(pupil[:PSEUDONYM_CHARS])}</span><br>'
         f'<span class="small">item {int(row.item_id)}</span><br>'
-        f'URN <span class="code">{_e(urn)}</span><br>{_e(year)}</td>'
+        f"{_school_cell(row.urn)}<br>{_e(year)}</td>"
         f'<td class="risk"><span class="band band-{band.replace(" ", "-")}">{_e(band)}</span> '
         f"{_percent(row.risk)}<br>"
         f'<span class="small">{_e(movement)}</span><br>'
@@ -371,7 +390,7 @@ def _known_cases(pack: LocalityPack, outcome: str) -> str:
             f'<tr data-item="{int(row.item_id)}"><td class="who"><span class="code pseudonym">'
             f"{_e(str(row.pupil_pseudonym)[:PSEUDONYM_CHARS])}</span><br>"
             f'<span class="small">item {int(row.item_id)}</span></td>'
-            f'<td>URN <span class="code">{_e(row.urn or "none")}</span><br>{_e(year)}</td>'
+            f"<td>{_school_cell(row.urn)}<br>{_e(year)}</td>"
             f"<td>{_bullets(row.reasons)}</td><td>{_e(status)}</td></tr>"
         )
     return (
@@ -403,16 +422,25 @@ def _fairness(pack: LocalityPack, threshold: int) -> str:
             )
             continue
         parts.append(_fairness_outcome(result, threshold, outcome))
+    config = next(
+        (r.metadata.get("config", {}) for r in pack.fairness.values() if r is not None), {}
+    )
+    low, high = config.get("flag_ratio_low", 0.8), config.get("flag_ratio_high", 1.25)
+    rate = config.get("false_discovery_rate", 0.05)
     parts.append(
         '<p class="small">A ratio is flagged when its whole 95% confidence interval lies '
-        "outside 0.8 to 1.25, a convention for drawing attention to a gap, not a law: a flag "
-        "is a prompt to look closer, and its absence does not show that a list is fair. The "
-        "full audit is in the run folder (live-fairness-*.html).</p></section>"
+        f"outside {low:g} to {high:g} and it stands out among all the groups compared "
+        f"(false discovery rate {rate:.0%}), a convention for drawing attention to a gap, "
+        "not a law: a flag is a prompt to look closer, and its absence does not show that a "
+        "list is fair. Detailed ethnic groups are audited too; their full table, and "
+        "differences that did not stand out, are in the analyst's audit in the run folder "
+        "(live-fairness-*.html).</p></section>"
     )
     return "".join(parts)
 
 
 def _fairness_outcome(result, threshold: int, outcome: str) -> str:
+    from cmooe_risk.audit import NOT_CROSSED
     from cmooe_risk.audit._groups import OVERALL, attribute_title, group_labels
 
     flags = result.flags
@@ -426,7 +454,13 @@ def _fairness_outcome(result, threshold: int, outcome: str) -> str:
             f"<ol>{items}</ol></div>"
         )
     groups = result.groups
-    groups = groups[(groups["kind"] == "attribute") & (groups["attribute"] != OVERALL)]
+    # The detailed ethnic groups are audited (their flags are in the box above), but
+    # their table, mostly of small suppressed groups, stays in the analyst's report.
+    groups = groups[
+        (groups["kind"] == "attribute")
+        & (groups["attribute"] != OVERALL)
+        & ~groups["attribute"].isin(NOT_CROSSED)
+    ]
     comparisons = result.comparisons
     ratio = comparisons[
         (comparisons["metric"] == "selection_rate") & (comparisons["versus"] == OVERALL)
@@ -450,6 +484,9 @@ def _fairness_outcome(result, threshold: int, outcome: str) -> str:
                 listed = show_count(selected, threshold)
                 if 0 < selected < threshold:
                     share, ratio_text = "–", "–"
+                elif selected == 0:
+                    # a ratio of 0 with a bootstrap CI of 0 to 0 says nothing more than this
+                    share, ratio_text = "0%", "none listed"
                 else:
                     share = _percent(group.get("share_of_list"))
                     key = (attribute, group["group"])
@@ -475,6 +512,31 @@ def _fairness_outcome(result, threshold: int, outcome: str) -> str:
         "(95% CI)</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
     return box + table
+
+
+def _policies_note(card: ChampionCard) -> str:
+    """The list by school, and what spreading it across schools would cost, in words."""
+    if card.concentration is None:
+        return ""
+    top, two = card.concentration
+    text = (
+        f"In the backtest, {top:.0%} of a list's places on average went to the school with "
+        f"most children on it, and {two:.0%} to the top two."
+    )
+    words = {
+        "within_school": "ranking children within their own school",
+        "school_cap": f"capping each school's places (at {card.tags.get('cmooe.school_cap_measured', 'a')})",
+    }
+    for policy, (precision, ratio, low, high) in card.policies.items():
+        if _missing(ratio):
+            continue
+        change = (
+            "about the same precision"
+            if not _missing(low) and low <= 1 <= high
+            else f"{abs(1 - ratio):.0%} {'lower' if ratio < 1 else 'higher'} precision"
+        )
+        text += f" {words[policy].capitalize()} would give {change} ({_percent(precision)})."
+    return text
 
 
 def _model_card(cards: Sequence[ChampionCard]) -> str:
@@ -513,8 +575,31 @@ def _model_card(cards: Sequence[ChampionCard]) -> str:
             + "".join(rows)
             + "</tbody></table>"
         )
+        findings = [
+            card.tags.get("cmooe.recommendation", ""),
+            card.tags.get("cmooe.calibration_note", ""),
+            _policies_note(card),
+        ]
+        findings = [f for f in findings if f]
+        if findings:
+            parts.append(
+                f'<ul class="findings" id="findings-{_e(card.outcome)}">'
+                + "".join(f"<li>{_e(f)}</li>" for f in findings)
+                + "</ul>"
+            )
         notes = []
-        if card.oracle_ratio is not None and not _missing(card.oracle_ratio):
+        if card.ceiling_ratio is not None and not _missing(card.ceiling_ratio):
+            notes.append(
+                f"On this synthetic LA, its precision at capacity is {card.ceiling_ratio:.0%} of "
+                "the best the LA's records allow (the recorded-data ceiling)"
+                + (
+                    f", and {card.oracle_ratio:.0%} of what knowing each child's true state "
+                    "would achieve."
+                    if card.oracle_ratio is not None and not _missing(card.oracle_ratio)
+                    else "."
+                )
+            )
+        elif card.oracle_ratio is not None and not _missing(card.oracle_ratio):
             notes.append(
                 f"On this synthetic LA, its precision at capacity is {card.oracle_ratio:.0%} of "
                 "what the true risk would achieve (the oracle)."

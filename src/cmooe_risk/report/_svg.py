@@ -13,7 +13,13 @@ from html import escape
 
 import numpy as np
 
-__all__ = ["attendance_sparkline", "attendance_summary", "suspension_timeline"]
+__all__ = ["attendance_sparkline", "attendance_summary", "counted", "suspension_timeline"]
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``"1 suspension"``, ``"2 suspensions"``, ``"0 weeks"``: a count with its noun."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
 
 #: Persistent absence starts below this attendance rate (10% of sessions missed).
 PERSISTENT_ABSENCE_LINE = 0.9
@@ -132,7 +138,7 @@ def attendance_summary(rates: Sequence[float | None]) -> str:
         return "no attendance recorded"
     return (
         f"latest {known[-1]:.0%}, lowest {known.min():.0%}, average of weeks "
-        f"{known.mean():.0%}; {int((known < PERSISTENT_ABSENCE_LINE).sum())} week(s) below 90%"
+        f"{known.mean():.0%}; {counted(int((known < PERSISTENT_ABSENCE_LINE).sum()), 'week')} below 90%"
     )
 
 
@@ -196,7 +202,7 @@ def suspension_timeline(
     span = "12 months" if days == 365 else f"{days} days"
     if shown:
         dates = ", ".join(f"{d:%d %b %Y}" for d in shown)
-        label = f"{len(shown)} suspension(s) in the {span} to {as_of:%d %b %Y}: {dates}"
+        label = f"{counted(len(shown), 'suspension')} in the {span} to {as_of:%d %b %Y}: {dates}"
     else:
         label = f"No suspensions in the {span} to {as_of:%d %b %Y}"
     if perms:

@@ -458,8 +458,7 @@ def _file_name(locality: str) -> str:
 
 def _live_audit(workspace, now, audit, roll, run_dir: Path) -> dict:
     """The live list's fairness summary per outcome: who is on it against who is on roll."""
-    from cmooe_risk.audit import audit_live_list, render_html
-    from cmooe_risk.audit._groups import derive_groups
+    from cmooe_risk.audit import ATTRIBUTES, audit_live_list, derive_groups, render_html
 
     groups = derive_groups(now, audit)
     localities = workspace.config.localities
@@ -474,7 +473,12 @@ def _live_audit(workspace, now, audit, roll, run_dir: Path) -> dict:
                 "score": scored.loc[now["pupil_pseudonym"], "risk"].to_numpy(),
             }
         )
-        for column in ("sex", "ethnicity_major", "fsm", "sen", "eal", "care"):
+        # The audit cuts each locality's list as the queue does: by the list's own rank
+        # (raw score, eligibility, list policy), not by the calibrated risk's ties.
+        rank = scored.loc[now["pupil_pseudonym"], "rank"].to_numpy(dtype=float, na_value=np.nan)
+        unranked = -(np.nanmax(rank, initial=0.0)) - 1.0  # ineligible: after everyone
+        frame["rank"] = np.where(np.isnan(rank), unranked, -rank)
+        for column in ATTRIBUTES:
             frame[column] = groups[column].to_numpy()
         result = audit_live_list(
             frame,

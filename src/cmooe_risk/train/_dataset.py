@@ -325,7 +325,7 @@ class ModellingData:
             oracle_join = "LEFT JOIN oracle AS o ON o.pupil_pseudonym = f.pupil_pseudonym AND o.as_of = f.as_of"
         audit_column, audit_join = "", ""
         if with_audit:
-            audit_column = ", a.sex, a.ethnicity_major"
+            audit_column = ", a.sex, a.ethnicity_major, a.ethnicity_minor"
             audit_join = (
                 "LEFT JOIN modelling_audit AS a "
                 "ON a.pupil_pseudonym = f.pupil_pseudonym AND a.as_of = f.as_of"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,6 +56,27 @@ def quiet_mlflow():
                 lg.setLevel(level)
 
 
+@contextmanager
+def _environment_kept(*names: str) -> Iterator[None]:
+    """Undo MLflow's habit of exporting the URIs it is given as environment variables.
+
+    ``mlflow.set_tracking_uri`` also sets ``$MLFLOW_TRACKING_URI``, and a workspace
+    takes that variable as the user's choice of server: left in place, the first
+    workspace opened in a process would capture every later one (a notebook or a test
+    session opening two workspaces would promote into the wrong registry). MLflow's
+    in-process setting, which it reads first, is unaffected.
+    """
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def client_for(workspace: Workspace):
     """An MlflowClient on the workspace's tracking store, set as MLflow's current one."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -62,8 +84,9 @@ def client_for(workspace: Workspace):
         import mlflow
 
         uri = workspace.mlflow_tracking_uri
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
+        with _environment_kept("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            mlflow.set_tracking_uri(uri)
+            mlflow.set_registry_uri(uri)
         try:
             client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
             client.search_experiments(max_results=1)

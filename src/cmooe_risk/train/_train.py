@@ -51,6 +51,7 @@ REFERENCES = (ORACLE, CEILING)
 GROUP_SOURCE_COLUMNS = (
     "sex",
     "ethnicity_major",
+    "ethnicity_minor",
     "fsm_current",
     "sen_support_current",
     "ehcp_current",
