@@ -50,6 +50,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 # The newest versions pyproject.toml allows, resolved afresh every time: finds a
@@ -62,6 +63,7 @@ test-latest:
 	$(LATEST_VENV)/bin/python -m pip list --format=freeze > $(LATEST_VENV)/versions.txt
 	@echo "test-latest: versions in $(LATEST_VENV)/versions.txt"
 	$(LATEST_VENV)/bin/ruff check src tests benchmarks
+	$(LATEST_VENV)/bin/lint-imports --no-cache
 	$(LATEST_VENV)/bin/python -m pytest -q $(PYTEST_PARALLEL)
 	@echo "test-latest: passed; 'make lock' would move constraints.txt to these versions"
 

@@ -27,8 +27,8 @@ OUTCOMES = ("permanent_exclusion", "missing_education")
 def _ensure_champions(workspace: Path) -> dict[str, str]:
     os.environ["CMOOE_PSEUDONYM_KEY"] = KEY
     from cmooe_risk.config import Workspace
+    from cmooe_risk.tracking import CHALLENGER, CHAMPION, client_for, version_by_alias
     from cmooe_risk.train import promote_run
-    from cmooe_risk.train._tracking import CHALLENGER, CHAMPION, client_for, version_by_alias
 
     ws = Workspace.open(workspace)
     client = client_for(ws)

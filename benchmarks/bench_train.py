@@ -84,7 +84,7 @@ def _latest(workspace: Path, outcome: str) -> tuple[dict, dict[str, dict[str, fl
     """The newest training run's tags, and its models' metrics by model name."""
     os.environ["CMOOE_PSEUDONYM_KEY"] = KEY
     from cmooe_risk.config import Workspace
-    from cmooe_risk.train._tracking import client_for, experiment_id_or_none
+    from cmooe_risk.tracking import client_for, experiment_id_or_none
 
     client = client_for(Workspace.open(workspace))
     experiment = experiment_id_or_none(client, outcome)

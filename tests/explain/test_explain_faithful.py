@@ -7,7 +7,7 @@ import pytest
 
 from cmooe_risk.explain import domain_contributions, explain
 from cmooe_risk.features import DOMAINS
-from cmooe_risk.train._risk_model import BASELINE, CONTRIBUTION_PREFIX
+from cmooe_risk.risk_model import BASELINE, CONTRIBUTION_PREFIX
 
 MODELS = ["lightgbm", "logistic", "rules_checklist"]
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from cmooe_risk.errors import StateError
+from cmooe_risk.risk_model import BASELINE, CONTRIBUTION_PREFIX
 from cmooe_risk.train import Scorer, fit_calibration, fit_model, load_experiment
-from cmooe_risk.train._risk_model import BASELINE, CONTRIBUTION_PREFIX
 
 FEATURES = ("attendance_rate_13w", "suspensions_52w", "cin_current", "days_since_last_suspension")
 

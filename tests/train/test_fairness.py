@@ -11,8 +11,8 @@ from tests.conftest import TEST_KEY
 
 from cmooe_risk.audit import audit_run
 from cmooe_risk.errors import StateError
+from cmooe_risk.tracking import client_for
 from cmooe_risk.train import CHAMPION, promote_run, registered_model_name
-from cmooe_risk.train._tracking import client_for
 
 PEX = "permanent_exclusion"
 

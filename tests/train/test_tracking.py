@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from cmooe_risk.config import Workspace
-from cmooe_risk.train._tracking import client_for
+from cmooe_risk.tracking import client_for
 
 
 def test_opening_one_workspace_store_does_not_capture_the_next(tmp_path, monkeypatch) -> None:

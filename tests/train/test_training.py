@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from cmooe_risk.errors import ConfigError, StateError
+from cmooe_risk.tracking import client_for
 from cmooe_risk.train import (
     CHALLENGER,
     CHAMPION,
@@ -24,7 +25,6 @@ from cmooe_risk.train import (
     registered_model_name,
 )
 from cmooe_risk.train._dataset import feature_cache_path  # noqa: F401  (documents the cache)
-from cmooe_risk.train._tracking import client_for
 
 OUTCOMES = ("permanent_exclusion", "missing_education")
 

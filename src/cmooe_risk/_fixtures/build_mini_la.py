@@ -9,7 +9,7 @@ import datetime as dt
 import sys
 
 sys.path.insert(0, "src")
-from cmooe_risk.contracts._upn import upn_check_letter
+from cmooe_risk.contracts import upn_check_letter
 
 out = "src/cmooe_risk/_fixtures/mini_la/"
 

@@ -31,7 +31,15 @@ Examples
 
 from cmooe_risk.audit._audit import audit_list, audit_live_list
 from cmooe_risk.audit._config import FairnessConfig
-from cmooe_risk.audit._groups import ATTRIBUTES, NOT_CROSSED, NOT_RECORDED, derive_groups
+from cmooe_risk.audit._groups import (
+    ATTRIBUTES,
+    NOT_CROSSED,
+    NOT_RECORDED,
+    OVERALL,
+    attribute_title,
+    derive_groups,
+    group_labels,
+)
 from cmooe_risk.audit._html import render_html
 from cmooe_risk.audit._mitigation import compare_mitigation
 from cmooe_risk.audit._result import AuditResult, MitigationResult
@@ -48,17 +56,20 @@ __all__ = [
     "ATTRIBUTES",
     "NOT_CROSSED",
     "NOT_RECORDED",
+    "OVERALL",
     "PREDICTIONS_DIR",
     "AuditResult",
     "FairnessConfig",
     "MitigationResult",
     "RunAudit",
+    "attribute_title",
     "audit_list",
     "audit_live_list",
     "audit_run",
     "blocking_flags",
     "compare_mitigation",
     "derive_groups",
+    "group_labels",
     "predictions_path",
     "render_html",
     "write_predictions",

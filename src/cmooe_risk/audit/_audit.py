@@ -26,7 +26,7 @@ from cmooe_risk.audit._metrics import (
 from cmooe_risk.audit._result import AuditResult, jsonable, normalise
 from cmooe_risk.audit._selection import TopKSelection
 from cmooe_risk.audit._text import caveats, describe_group, flag_sentence, suppression_reason
-from cmooe_risk.evaluate._bootstrap import (
+from cmooe_risk.evaluate import (
     CI_LEVEL,
     cluster_weights,
     paired_ratio,

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from cmooe_risk._validation import describe_validation_error
 from cmooe_risk.audit._config import FairnessConfig
 from cmooe_risk.audit._groups import ATTRIBUTES, Grouping, as_labels, build_groupings
-from cmooe_risk.evaluate._inputs import Window, prepare_window
+from cmooe_risk.evaluate import Window, prepare_window
 
 __all__ = [
     "BASES",

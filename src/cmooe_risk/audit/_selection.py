@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from cmooe_risk.evaluate._metrics import Blocks, TieBlocks, TopK
+from cmooe_risk.evaluate import Blocks, TieBlocks, TopK
 
 __all__ = ["PREFIX_MARGIN", "TopKSelection", "split_capacity", "taken_slots"]
 

@@ -19,6 +19,7 @@ import pandas as pd
 from cmooe_risk._atomic import atomic_target
 from cmooe_risk.config import FairnessConfig, Workspace
 from cmooe_risk.errors import StateError
+from cmooe_risk.tracking import TAG_AUDITED, TAG_BLOCKING, TAG_FLAGS, TAG_REPORT
 
 __all__ = [
     "PREDICTIONS_DIR",
@@ -32,11 +33,6 @@ __all__ = [
 PREDICTIONS_DIR = "predictions"
 SCORE_PREFIX = "score__"
 RANK_PREFIX = "rank__"
-#: Run tags that record the audit; ``models promote`` reads them.
-TAG_AUDITED = "cmooe.fairness.audited"
-TAG_FLAGS = "cmooe.fairness.flags"
-TAG_BLOCKING = "cmooe.fairness.blocking_flags"
-TAG_REPORT = "cmooe.fairness.report"
 
 
 def predictions_path(workspace: Workspace, training_run_id: str) -> Path:
@@ -123,7 +119,7 @@ def audit_run(workspace: Workspace, run_id: str, *, client=None) -> RunAudit:
     from cmooe_risk.audit._audit import audit_list
     from cmooe_risk.audit._html import render_html
     from cmooe_risk.audit._mitigation import compare_mitigation
-    from cmooe_risk.train._tracking import client_for, quiet_mlflow, resolve_run_id
+    from cmooe_risk.tracking import client_for, quiet_mlflow, resolve_run_id
 
     client = client or client_for(workspace)
     with quiet_mlflow():

@@ -15,7 +15,7 @@ __all__ = ["generated_docs", "register"]
 def generated_docs() -> dict[str, str]:
     """Relative path under docs/ -> content, for every generated document."""
     from cmooe_risk.contracts import render_contracts_markdown
-    from cmooe_risk.features._docs import render_features_markdown
+    from cmooe_risk.features import render_features_markdown
 
     return {
         "data-contracts.md": render_contracts_markdown(),

@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
             dates = weekly_as_of_dates(_date(start, "--from"), _date(end, "--to"), _weeks(every))
         with progress_display(err):
             if engine == "spark":
-                from cmooe_risk.features._spark import write_features_spark
+                from cmooe_risk.features import write_features_spark
 
                 path, audit, rows = write_features_spark(state(ctx).workspace, dates, out_file)
             else:

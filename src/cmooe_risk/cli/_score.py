@@ -111,7 +111,7 @@ def score(
 
 def _score_spark(workspace, day, out_dir: Path) -> None:
     from cmooe_risk._progress import progress_display
-    from cmooe_risk.score._spark import write_scores_spark
+    from cmooe_risk.score import write_scores_spark
 
     with progress_display(err):
         counts = write_scores_spark(workspace, day, out_dir)

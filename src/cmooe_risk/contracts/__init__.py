@@ -8,18 +8,23 @@ from cmooe_risk.contracts._codes import (
     ATTENDANCE_CATEGORIES,
     ATTENDANCE_CODES,
     CODE_LISTS,
+    ETHNICITY_MINOR,
+    ETHNICITY_MINOR_TO_MAJOR,
     CodeList,
 )
 from cmooe_risk.contracts._docs import render_contracts_markdown
 from cmooe_risk.contracts._schema import Column, Contract, Rule
 from cmooe_risk.contracts._sources import CONTRACTS, contract
-from cmooe_risk.contracts._upn import upn_check_letter
+from cmooe_risk.contracts._upn import UPN_ALPHABET, upn_check_letter
 
 __all__ = [
     "ATTENDANCE_CATEGORIES",
     "ATTENDANCE_CODES",
     "CODE_LISTS",
     "CONTRACTS",
+    "ETHNICITY_MINOR",
+    "ETHNICITY_MINOR_TO_MAJOR",
+    "UPN_ALPHABET",
     "CodeList",
     "Column",
     "Contract",

@@ -15,6 +15,12 @@ Examples
 >>> mlflow.log_figure(pr_curve_figure(result), "pr_curve.png")  # doctest: +SKIP
 """
 
+from cmooe_risk.evaluate._bootstrap import (
+    CI_LEVEL,
+    cluster_weights,
+    paired_ratio,
+    percentile_interval,
+)
 from cmooe_risk.evaluate._evaluate import (
     CALIBRATION_TOLERANCE,
     CalibrationVerdict,
@@ -22,6 +28,8 @@ from cmooe_risk.evaluate._evaluate import (
     calibration_verdict,
     evaluate_window,
 )
+from cmooe_risk.evaluate._inputs import Window, prepare_window
+from cmooe_risk.evaluate._metrics import Blocks, TieBlocks, TopK
 from cmooe_risk.evaluate._plots import (
     calibration_figure,
     importance_figure,
@@ -36,15 +44,24 @@ from cmooe_risk.evaluate._policies import (
 
 __all__ = [
     "CALIBRATION_TOLERANCE",
+    "CI_LEVEL",
+    "Blocks",
     "CalibrationVerdict",
     "EvaluationResult",
     "ListPolicies",
+    "TieBlocks",
+    "TopK",
+    "Window",
     "calibration_figure",
     "calibration_verdict",
+    "cluster_weights",
     "compare_list_policies",
     "evaluate_window",
     "importance_figure",
+    "paired_ratio",
+    "percentile_interval",
     "pr_curve_figure",
     "precision_at_k_figure",
+    "prepare_window",
     "school_concentration",
 ]

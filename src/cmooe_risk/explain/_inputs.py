@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from cmooe_risk.features import DOMAINS, Feature, FeatureCatalog, load_catalog
-from cmooe_risk.train._risk_model import BASELINE, CONTRIBUTION_PREFIX
+from cmooe_risk.risk_model import BASELINE, CONTRIBUTION_PREFIX
 
 __all__ = [
     "KINDS",

@@ -174,7 +174,7 @@ def write_features_spark(
     with connect_workspace(workspace, read_only=True):
         pass  # a missing or stale warehouse is reported before Spark starts
     with tempfile.TemporaryDirectory(prefix=".spark-", dir=out.parent) as scratch:
-        spark, started = _session()
+        spark, started = spark_session()
         try:
             # read once, into Parquet for Spark, and closed: the warehouse's buffer pool
             # and file lock are not held through the Spark job
@@ -197,7 +197,7 @@ def write_features_spark(
     return out, audit_path(out), rows
 
 
-def _session() -> tuple[SparkSession, bool]:
+def spark_session() -> tuple[SparkSession, bool]:
     """The active Spark session, or a new local one; and whether it was started here."""
     from pyspark.sql import SparkSession
 

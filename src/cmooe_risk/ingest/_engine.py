@@ -23,7 +23,7 @@ from cmooe_risk._progress import step
 from cmooe_risk.config import Workspace
 from cmooe_risk.contracts import ATTENDANCE_CATEGORIES, CODE_LISTS, CONTRACTS, Contract
 from cmooe_risk.errors import ContractError, InputDataError
-from cmooe_risk.features._precompute import definitions_fingerprint, precompute
+from cmooe_risk.features import definitions_fingerprint, precompute
 from cmooe_risk.ingest._files import RawExtract, locate_extracts, read_raw
 from cmooe_risk.ingest._report import FileReport, IngestReport
 from cmooe_risk.ingest._sql import broken_rules_sql, is_native, typed_select_sql

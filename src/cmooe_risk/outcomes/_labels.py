@@ -17,7 +17,7 @@ import duckdb
 
 from cmooe_risk._progress import step
 from cmooe_risk.errors import ConfigError, StateError
-from cmooe_risk.features._dialect import to_engine
+from cmooe_risk.features import to_engine
 from cmooe_risk.outcomes._spec import OutcomeSpec, outcome_spec
 from cmooe_risk.outcomes._sql import TABLES_READ, read_sql
 from cmooe_risk.warehouse import fetch_all, fetch_scalar, guard_memory, table_exists

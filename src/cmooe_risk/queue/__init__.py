@@ -7,29 +7,44 @@ schema is documented in ``docs/queue.md``.
 from cmooe_risk.queue._actions import (
     ITEM_COLUMNS,
     ExportResult,
+    default_actor,
     export_items,
     list_items,
     update_item,
 )
 from cmooe_risk.queue._publish import PublishResult, ScoredWeek, publish, roll_digest
-from cmooe_risk.queue._schema import MOVEMENTS, OPEN_STATUSES, STATUSES, TRANSITIONS
+from cmooe_risk.queue._schema import (
+    MOVEMENTS,
+    OPEN_STATUSES,
+    SECTIONS,
+    STATUSES,
+    TRANSITIONS,
+    queue_items,
+    run_items,
+    scoring_runs,
+)
 from cmooe_risk.queue._store import QueueStore, open_store, run_lock
 
 __all__ = [
     "ITEM_COLUMNS",
     "MOVEMENTS",
     "OPEN_STATUSES",
+    "SECTIONS",
     "STATUSES",
     "TRANSITIONS",
     "ExportResult",
     "PublishResult",
     "QueueStore",
     "ScoredWeek",
+    "default_actor",
     "export_items",
     "list_items",
     "open_store",
     "publish",
+    "queue_items",
     "roll_digest",
+    "run_items",
     "run_lock",
+    "scoring_runs",
     "update_item",
 ]

@@ -133,7 +133,7 @@ def champion_cards(workspace: Workspace, models: dict[str, dict]) -> list[Champi
     cards = []
     reason = None
     try:
-        from cmooe_risk.train._tracking import client_for, quiet_mlflow
+        from cmooe_risk.tracking import client_for, quiet_mlflow
 
         client = client_for(workspace)
     except Exception as error:  # the pack is still useful without the figures

@@ -19,8 +19,7 @@ from sqlalchemy import and_, func, select
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import ConfigError, StateError
-from cmooe_risk.queue import QueueStore
-from cmooe_risk.queue._schema import SECTIONS, queue_items, run_items, scoring_runs
+from cmooe_risk.queue import SECTIONS, QueueStore, queue_items, run_items, scoring_runs
 
 __all__ = [
     "LocalityPack",

@@ -440,8 +440,7 @@ def _fairness(pack: LocalityPack, threshold: int) -> str:
 
 
 def _fairness_outcome(result, threshold: int, outcome: str) -> str:
-    from cmooe_risk.audit import NOT_CROSSED
-    from cmooe_risk.audit._groups import OVERALL, attribute_title, group_labels
+    from cmooe_risk.audit import NOT_CROSSED, OVERALL, attribute_title, group_labels
 
     flags = result.flags
     if flags.empty:

@@ -93,8 +93,7 @@ def write_meeting_packs(
     ConfigError
         A locality without a list that week, or ``pdf`` without WeasyPrint installed.
     """
-    from cmooe_risk.queue import open_store
-    from cmooe_risk.queue._actions import default_actor
+    from cmooe_risk.queue import default_actor, open_store
     from cmooe_risk.report._card import champion_cards
     from cmooe_risk.report._data import (
         OUTCOMES,

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from cmooe_risk.features._dates import WEEK_ZERO
+from cmooe_risk.features import WEEK_ZERO
 
 __all__ = ["PupilTrends", "load_trends", "school_names"]
 

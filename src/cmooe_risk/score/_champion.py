@@ -48,7 +48,7 @@ def load_champions(workspace: Workspace, outcomes: tuple[str, ...] = OUTCOMES) -
     StateError
         When no outcome has a champion, saying how to train and promote one.
     """
-    from cmooe_risk.train._tracking import (
+    from cmooe_risk.tracking import (
         CHAMPION,
         client_for,
         quiet_mlflow,

@@ -31,7 +31,7 @@ from cmooe_risk._atomic import atomic_target
 from cmooe_risk._progress import step
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import StateError
-from cmooe_risk.features._dates import as_of_frame
+from cmooe_risk.features import as_of_frame
 from cmooe_risk.queue import (
     PublishResult,
     ScoredWeek,
@@ -223,7 +223,7 @@ def _known_items(store) -> set[tuple[str, str]]:
     """Pupils the queues already hold: their reasons and changes are kept up to date."""
     from sqlalchemy import select
 
-    from cmooe_risk.queue._schema import queue_items
+    from cmooe_risk.queue import queue_items
 
     with store.engine.connect() as connection:
         rows = connection.execute(
@@ -339,7 +339,7 @@ def _year_groups(now: pd.DataFrame) -> np.ndarray:
 
 
 def _drift(workspace, champion: Champion, now: pd.DataFrame) -> pd.DataFrame:
-    from cmooe_risk.train._risk_model import feature_matrix
+    from cmooe_risk.risk_model import feature_matrix
 
     reference = champion.scorer.spec.get("drift_reference")
     if not reference:

@@ -81,7 +81,7 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
         (the warehouse to Parquet), ``features`` (precompute and feature stages, computed
         eagerly), ``score_<outcome>`` (predict, explain, rank and write) and ``total``.
     """
-    from cmooe_risk.features._spark import build_features_spark, warehouse_tables
+    from cmooe_risk.features import build_features_spark, warehouse_tables
     from cmooe_risk.score._champion import load_champions
     from cmooe_risk.warehouse import connect_workspace
 
@@ -164,7 +164,7 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
 
 def write_scores_spark(workspace: Workspace, as_of: date | None, out_dir: Path) -> dict:
     """:func:`score_roll_spark` with the active Spark session, or a local one started here."""
-    from cmooe_risk.features._spark import _session, require_spark
+    from cmooe_risk.features import require_spark, spark_session
     from cmooe_risk.score._job import default_as_of
 
     require_spark()
@@ -173,7 +173,7 @@ def write_scores_spark(workspace: Workspace, as_of: date | None, out_dir: Path) 
     as_of = as_of or default_as_of(workspace)
     if as_of.weekday() != 0:
         raise ConfigError(f"--as-of {as_of} is not a Monday.")
-    spark, started = _session()
+    spark, started = spark_session()
     try:
         return score_roll_spark(spark, workspace, as_of, out_dir)
     finally:
@@ -190,8 +190,8 @@ def _predict(spark: SparkSession, features: DataFrame, outcome: str, names: list
     """
     from pyspark.sql.types import DoubleType, StructField, StructType
 
-    from cmooe_risk.train._risk_model import contribution_columns
-    from cmooe_risk.train._tracking import CHAMPION, quiet_mlflow, registered_model_name
+    from cmooe_risk.risk_model import contribution_columns
+    from cmooe_risk.tracking import CHAMPION, quiet_mlflow, registered_model_name
 
     outputs = ["risk", "raw_score", *contribution_columns(names)]
     result_type = StructType([StructField(name, DoubleType(), True) for name in outputs])

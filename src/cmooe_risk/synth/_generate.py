@@ -13,8 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from cmooe_risk._progress import step
-from cmooe_risk.contracts import CONTRACTS
-from cmooe_risk.contracts._codes import ETHNICITY_MINOR_TO_MAJOR
+from cmooe_risk.contracts import CONTRACTS, ETHNICITY_MINOR_TO_MAJOR
 from cmooe_risk.errors import ConfigError
 from cmooe_risk.school_calendar import SchoolCalendar, academic_year_of
 from cmooe_risk.synth import _writer as wr

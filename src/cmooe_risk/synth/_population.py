@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cmooe_risk.contracts._upn import UPN_ALPHABET
+from cmooe_risk.contracts import UPN_ALPHABET
 from cmooe_risk.synth._profile import Profile
 
 __all__ = ["Population", "Schools", "build_population", "build_schools", "make_upns"]

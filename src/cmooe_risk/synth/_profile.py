@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cmooe_risk._validation import describe_validation_error
-from cmooe_risk.contracts._codes import ETHNICITY_MINOR
+from cmooe_risk.contracts import ETHNICITY_MINOR
 from cmooe_risk.errors import ConfigError
 
 __all__ = ["BUILTIN_PROFILES", "Profile", "load_profile"]

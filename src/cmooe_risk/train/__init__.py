@@ -1,5 +1,7 @@
 """Training: experiments, temporal splits, model fitting, MLflow tracking and registry."""
 
+from cmooe_risk.risk_model import Scorer
+from cmooe_risk.tracking import CHALLENGER, CHAMPION, registered_model_name
 from cmooe_risk.train._estimators import ISOTONIC_MIN_POSITIVES, fit_calibration, fit_model
 from cmooe_risk.train._experiment import (
     ExperimentConfig,
@@ -8,9 +10,7 @@ from cmooe_risk.train._experiment import (
     shipped_experiments,
 )
 from cmooe_risk.train._registry import GATES, GateResult, Promotion, compare_runs, promote_run
-from cmooe_risk.train._risk_model import Scorer
 from cmooe_risk.train._splits import DataSpan, TemporalSplit, make_splits
-from cmooe_risk.train._tracking import CHALLENGER, CHAMPION, registered_model_name
 from cmooe_risk.train._train import HEADLINE_METRICS, TrainingResult, train_experiment
 
 __all__ = [

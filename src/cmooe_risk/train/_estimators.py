@@ -1,6 +1,6 @@
 """Fitting each kind of model specification, then calibrating it on the validation window.
 
-Every fit returns a :class:`~cmooe_risk.train._risk_model.Scorer`, the same object the
+Every fit returns a :class:`~cmooe_risk.risk_model.Scorer`, the same object the
 registered pyfunc wraps, so evaluation scores exactly what will be deployed.
 """
 
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from cmooe_risk.errors import StateError
+from cmooe_risk.risk_model import Scorer, feature_matrix
 from cmooe_risk.train._experiment import LightGBMSpec, LogisticSpec, PointsSpec
-from cmooe_risk.train._risk_model import Scorer, feature_matrix
 
 __all__ = ["ISOTONIC_MIN_POSITIVES", "fit_model"]
 

@@ -17,8 +17,7 @@ import pandas as pd
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import ConfigError, StateError
-from cmooe_risk.train._experiment import OUTCOMES
-from cmooe_risk.train._tracking import (
+from cmooe_risk.tracking import (
     CHALLENGER,
     CHAMPION,
     client_for,
@@ -29,6 +28,7 @@ from cmooe_risk.train._tracking import (
     version_by_alias,
     version_for_run,
 )
+from cmooe_risk.train._experiment import OUTCOMES
 
 __all__ = ["GATES", "GateResult", "Promotion", "compare_runs", "promote_run"]
 
@@ -133,7 +133,7 @@ def _precision_gate(candidate, champion, accepted_risk: str | None) -> GateResul
 
 def _fairness_gate(candidate, champion, accepted_risk: str | None) -> GateResult:
     """No flag on a gate metric in the run's fairness audit, unless the risk is accepted."""
-    from cmooe_risk.audit._workflow import TAG_AUDITED, TAG_BLOCKING, TAG_FLAGS, TAG_REPORT
+    from cmooe_risk.tracking import TAG_AUDITED, TAG_BLOCKING, TAG_FLAGS, TAG_REPORT
 
     name = "fairness audit"
     tags = candidate.data.tags

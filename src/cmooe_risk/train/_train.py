@@ -21,27 +21,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cmooe_risk import __version__
+from cmooe_risk import __version__, risk_model
 from cmooe_risk._progress import step
 from cmooe_risk.config import Workspace
 from cmooe_risk.features import load_catalog
-from cmooe_risk.train._dataset import ModellingData, data_span, school_weeks
-from cmooe_risk.train._estimators import fit_model
-from cmooe_risk.train._experiment import BEST, ExperimentConfig, load_experiment
-from cmooe_risk.train._risk_model import Scorer, calibrate
-from cmooe_risk.train._splits import TemporalSplit, make_splits
-from cmooe_risk.train._tracking import (
+from cmooe_risk.risk_model import Scorer, calibrate
+from cmooe_risk.tracking import (
     CHALLENGER,
-    RISK_MODEL_CODE,
     client_for,
     ensure_experiment,
     quiet_mlflow,
     registered_model_name,
 )
+from cmooe_risk.train._dataset import ModellingData, data_span, school_weeks
+from cmooe_risk.train._estimators import fit_model
+from cmooe_risk.train._experiment import BEST, ExperimentConfig, load_experiment
+from cmooe_risk.train._splits import TemporalSplit, make_splits
 from cmooe_risk.warehouse import connect_workspace
 
 __all__ = ["HEADLINE_METRICS", "Recommendation", "TrainingResult", "train_experiment"]
 
+#: The risk model's code, logged with every model (MLflow's models-from-code).
+RISK_MODEL_CODE = Path(risk_model.__file__)
 ORACLE = "oracle"
 #: the best risk achievable from the LA's records (synthetic LA only, see synth/_ceiling.py)
 CEILING = "ceiling"

@@ -13,7 +13,6 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import ConfigError, StateError
@@ -29,7 +28,12 @@ __all__ = [
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-RISK_MODEL_CODE = Path(__file__).with_name("_risk_model.py")
+#: Run tags that record a run's fairness audit: the audit writes them, ``models promote``
+#: reads them (here, below both, so that neither stage imports the other for them).
+TAG_AUDITED = "cmooe.fairness.audited"
+TAG_FLAGS = "cmooe.fairness.flags"
+TAG_BLOCKING = "cmooe.fairness.blocking_flags"
+TAG_REPORT = "cmooe.fairness.report"
 
 
 def registered_model_name(outcome: str) -> str:

@@ -153,7 +153,7 @@ class Scorer:
         return out
 
 
-if __name__ != "cmooe_risk.train._risk_model":
+if __name__ != "cmooe_risk.risk_model":
     # Only when MLflow loads this file as the model's code: training imports the scorer
     # above without paying for (or depending on) MLflow.
     import mlflow
