@@ -24,7 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-__all__ = ["progress_display", "step"]
+__all__ = ["progress_display", "step", "timed"]
 
 logger = logging.getLogger("cmooe_risk")
 _active: ContextVar[Progress | None] = ContextVar("cmooe_progress", default=None)
@@ -71,3 +71,14 @@ def step(description: str, total: int | None = None) -> Iterator[Callable[[int],
         else:
             progress.update(task, completed=total)
         logger.debug("%s: %.2fs", description, time.perf_counter() - started)
+
+
+@contextmanager
+def timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Record the block's wall time in ``timings[name]``, in seconds to 2 decimals
+    (the timings a job writes into its manifest)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - started, 2)

@@ -38,18 +38,19 @@ __all__ = [
 
 CONFIG_FILENAME = "cmooe-risk.yaml"
 WORKSPACE_ENV = "CMOOE_WORKSPACE"
-#: Metrics the fairness audit flags, and so the ones a promotion gate can use.
-GATEABLE_METRICS = frozenset(
-    {
-        "selection_rate",
-        "tpr",
-        "fpr",
-        "precision",
-        "calibration_ratio",
-        "predicted_truth_ratio",
-        "recorded_truth_ratio",
-    }
+#: Metrics whose ratios the fairness audit flags, in the order its reports show them:
+#: the one list the audit, its reports and the promotion gate's settings all read.
+FLAGGED_METRICS = (
+    "selection_rate",
+    "tpr",
+    "fpr",
+    "precision",
+    "calibration_ratio",
+    "predicted_truth_ratio",
+    "recorded_truth_ratio",
 )
+#: The metrics a promotion gate can use: the flagged ones.
+GATEABLE_METRICS = frozenset(FLAGGED_METRICS)
 
 
 class _Strict(BaseModel):

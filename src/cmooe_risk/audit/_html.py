@@ -14,7 +14,7 @@ from cmooe_risk.audit._groups import (
     attribute_title,
     group_labels,
 )
-from cmooe_risk.audit._metrics import NEEDS_OUTCOMES
+from cmooe_risk.audit._metrics import FLAGGED, NEEDS_OUTCOMES
 from cmooe_risk.audit._mitigation import OPTION_TITLES
 from cmooe_risk.audit._result import AuditResult, MitigationResult
 from cmooe_risk.audit._text import METRIC_TITLES
@@ -60,16 +60,8 @@ _SHORT_OPTION = {
     "split_by_roll": "Shared by roll",
     "split_by_expected_positives": "Shared by expected positives",
 }
-#: Ratio columns of the comparison tables, in order.
-_RATIO_METRICS = (
-    "selection_rate",
-    "tpr",
-    "fpr",
-    "precision",
-    "calibration_ratio",
-    "predicted_truth_ratio",
-    "recorded_truth_ratio",
-)
+#: Ratio columns of the comparison tables, in order: the flagged metrics.
+_RATIO_METRICS = FLAGGED
 _LABELLED_COLUMNS = (
     "selection_rate",
     "tpr",

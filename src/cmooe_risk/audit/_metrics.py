@@ -24,8 +24,10 @@ import numpy.typing as npt
 import pandas as pd
 from fairlearn.metrics import MetricFrame
 
+from cmooe_risk._validation import safe_ratio
 from cmooe_risk.audit._groups import Grouping
 from cmooe_risk.audit._selection import TopKSelection
+from cmooe_risk.config import FLAGGED_METRICS
 
 __all__ = [
     "COMPARED",
@@ -51,11 +53,7 @@ TOTALS = ("rows", "positives", "selected", "selected_positives", "score", "truth
 
 def _div(numerator: FloatArray, denominator: FloatArray) -> FloatArray:
     """Elementwise ratio, NaN where the denominator is not positive (undefined)."""
-    numerator = np.asarray(numerator, dtype=np.float64)
-    denominator = np.asarray(denominator, dtype=np.float64)
-    out = np.full(np.broadcast_shapes(numerator.shape, denominator.shape), np.nan)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out
+    return safe_ratio(numerator, denominator)
 
 
 def _tpr(t: Totals) -> FloatArray:
@@ -126,15 +124,7 @@ COMPARED = (
     "recorded_truth_ratio",
 )
 #: Metrics whose ratios are flagged when their CI lies outside the band.
-FLAGGED = (
-    "selection_rate",
-    "tpr",
-    "fpr",
-    "precision",
-    "calibration_ratio",
-    "predicted_truth_ratio",
-    "recorded_truth_ratio",
-)
+FLAGGED = FLAGGED_METRICS
 
 
 #: Metrics that count pupils with the outcome. A group with few such pupils has these

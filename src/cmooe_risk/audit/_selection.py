@@ -4,8 +4,8 @@ The lists are the evaluation's: on each as-of date each locality's caseworkers t
 top ``k`` of its pupils by score, and a block of tied scores straddling the cut-off
 fills the remaining slots at random. :func:`cmooe_risk.evaluate._metrics.expected_top_k`
 totals such a list per group; a fairness audit needs it per row, because the groups it
-compares (sex, FSM, ...) cut across the lists. So :func:`taken_slots` is
-``expected_top_k``'s own slot arithmetic, stopped before it sums the blocks, and a row's
+compares (sex, FSM, ...) cut across the lists. So it uses the evaluation's own slot
+arithmetic (``taken_slots``), stopped before it sums the blocks, and a row's
 expected selection is its block's filled slots shared evenly over the block's rows:
 1 above the cut-off, 0 below it, and the same fraction for every row of a straddling
 tied block.
@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from cmooe_risk.evaluate import Blocks, TieBlocks, TopK
+from cmooe_risk._validation import safe_ratio
+from cmooe_risk.evaluate import TieBlocks, TopK, taken_slots
 
-__all__ = ["PREFIX_MARGIN", "TopKSelection", "split_capacity", "taken_slots"]
+__all__ = ["PREFIX_MARGIN", "TopKSelection", "split_capacity"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -26,25 +27,6 @@ IntArray = npt.NDArray[np.intp]
 #: Rows beyond twice the longest list that a replicate's prefix counts; the
 #: evaluation's margin (``cmooe_risk.evaluate._evaluate._PREFIX_MARGIN``).
 PREFIX_MARGIN = 20
-
-
-def _share(numerator: FloatArray, denominator: FloatArray) -> FloatArray:
-    out = np.zeros_like(numerator)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out
-
-
-def taken_slots(blocks: Blocks, block_weight: FloatArray, k: FloatArray) -> FloatArray:
-    """Slots each block fills in its group's top ``k``.
-
-    The same lines as :func:`~cmooe_risk.evaluate._metrics.expected_top_k`: blocks
-    wholly above the cut-off fill their weight, the straddling block the remainder,
-    blocks below it nothing.
-    """
-    weight_before = np.cumsum(block_weight) - block_weight
-    # The cumulative sum runs across groups; restart it at each group's first block.
-    weight_before -= weight_before[blocks.group_first_block][blocks.block_group]
-    return np.clip(k[blocks.block_group] - weight_before, 0.0, block_weight)
 
 
 class TopKSelection:
@@ -70,7 +52,7 @@ class TopKSelection:
         """Probability that each row is on its list, ties broken at random."""
         blocks = self.top.blocks
         weight = np.bincount(blocks.block_of_row, minlength=blocks.n_blocks).astype(np.float64)
-        per_row = _share(taken_slots(blocks, weight, self.k), weight)
+        per_row = safe_ratio(taken_slots(blocks, weight, self.k), weight, when_empty=0.0)
         return per_row[blocks.block_of_row]
 
     def weighted(self, weights: FloatArray) -> tuple[IntArray | None, FloatArray]:
@@ -92,11 +74,11 @@ class TopKSelection:
         counted = weights if prefix.rows is None else weights[prefix.rows]
         weight = np.bincount(prefix.block_of_row, weights=counted, minlength=prefix.n_blocks)
         if np.all(self.top.complete | (prefix.group_sum(weight) >= self.k)):
-            share = _share(taken_slots(prefix, weight, self.k), weight)
+            share = safe_ratio(taken_slots(prefix, weight, self.k), weight, when_empty=0.0)
             return prefix.rows, counted * share[prefix.block_of_row]
         blocks = self.top.blocks
         weight = np.bincount(blocks.block_of_row, weights=weights, minlength=blocks.n_blocks)
-        share = _share(taken_slots(blocks, weight, self.k), weight)
+        share = safe_ratio(taken_slots(blocks, weight, self.k), weight, when_empty=0.0)
         return None, weights * share[blocks.block_of_row]
 
 
@@ -132,7 +114,9 @@ def split_capacity(rows: FloatArray, basis: FloatArray, k: FloatArray) -> npt.ND
         weights[no_basis] = np.where(open_, rows, 0.0)[no_basis]
         total = weights.sum(axis=1, keepdims=True)
         remaining = (target - fixed.sum(axis=1))[:, None]
-        want = remaining * _share(weights, np.broadcast_to(total, weights.shape).copy())
+        want = remaining * safe_ratio(
+            weights, np.broadcast_to(total, weights.shape), when_empty=0.0
+        )
         over = open_ & (want > rows)
         if not over.any():
             break

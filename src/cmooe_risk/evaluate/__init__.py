@@ -29,7 +29,7 @@ from cmooe_risk.evaluate._evaluate import (
     evaluate_window,
 )
 from cmooe_risk.evaluate._inputs import Window, prepare_window
-from cmooe_risk.evaluate._metrics import Blocks, TieBlocks, TopK
+from cmooe_risk.evaluate._metrics import Blocks, TieBlocks, TopK, taken_slots
 from cmooe_risk.evaluate._plots import (
     calibration_figure,
     importance_figure,
@@ -64,4 +64,5 @@ __all__ = [
     "precision_at_k_figure",
     "prepare_window",
     "school_concentration",
+    "taken_slots",
 ]

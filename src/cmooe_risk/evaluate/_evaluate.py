@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cmooe_risk._validation import safe_ratio
 from cmooe_risk.evaluate._bootstrap import paired_ratio, percentile_interval, replicate
 from cmooe_risk.evaluate._inputs import Window, percent_label, prepare_window
 from cmooe_risk.evaluate._metrics import (
@@ -170,7 +171,7 @@ class _Totals:
 
 
 def _share(numerator: float, denominator: float) -> float:
-    return numerator / denominator if denominator > 0 else float("nan")
+    return float(safe_ratio(numerator, denominator))
 
 
 #: Rows beyond the longest list that a top-k prefix counts (see :class:`TopK`).

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from cmooe_risk._validation import safe_ratio
+
 __all__ = [
     "Blocks",
     "TieBlocks",
@@ -227,9 +229,16 @@ def dot(a: FloatArray, b: FloatArray) -> float:
 
 def _ratio(numerator: FloatArray, denominator: FloatArray) -> FloatArray:
     """Elementwise ratio, 0 where the denominator is 0 (an empty block selects nothing)."""
-    out = np.zeros_like(numerator)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out
+    return safe_ratio(numerator, denominator, when_empty=0.0)
+
+
+def taken_slots(blocks: Blocks, block_weight: FloatArray, k: FloatArray) -> FloatArray:
+    """Slots each block fills in its group's top ``k``: blocks wholly above the cut-off
+    their weight, the block straddling it the remainder, blocks below it nothing."""
+    weight_before = np.cumsum(block_weight) - block_weight
+    # The cumulative sum runs across groups; restart it at each group's first block.
+    weight_before -= weight_before[blocks.group_first_block][blocks.block_group]
+    return np.clip(k[blocks.block_group] - weight_before, 0.0, block_weight)
 
 
 def expected_top_k(
@@ -258,10 +267,7 @@ def expected_top_k(
     selected_positives, slots : ndarray of float64, shape (n_groups,)
         Expected positives on each group's list, and the list's length ``min(k, rows)``.
     """
-    weight_before = np.cumsum(block_weight) - block_weight
-    # The cumulative sum runs across groups; restart it at each group's first block.
-    weight_before -= weight_before[blocks.group_first_block][blocks.block_group]
-    taken = np.clip(k[blocks.block_group] - weight_before, 0.0, block_weight)
+    taken = taken_slots(blocks, block_weight, k)
     selected = taken * _ratio(block_positive, block_weight)
     return blocks.group_sum(selected), blocks.group_sum(taken)
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from cmooe_risk import __version__
 from cmooe_risk._atomic import atomic_target
-from cmooe_risk._progress import step
+from cmooe_risk._progress import step, timed
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import StateError
 from cmooe_risk.features import as_of_frame
@@ -108,9 +108,9 @@ def score_week(workspace: Workspace, as_of: date | None = None) -> ScoreResult:
         as_of = as_of or default_as_of(workspace)
         # checked here: the build also takes the week before, and would name that date
         as_of_frame([as_of])
-        with _Timed(timings, "load_models"), step("Loading the champion models"):
+        with timed(timings, "load_models"), step("Loading the champion models"):
             champions = load_champions(workspace)
-        with _Timed(timings, "features"):
+        with timed(timings, "features"):
             features, audit = _build_features(workspace, [as_of - timedelta(days=7), as_of])
         _check_schema(champions, features)
         now = features[features["as_of"] == pd.Timestamp(as_of)].reset_index(drop=True)
@@ -122,7 +122,7 @@ def score_week(workspace: Workspace, as_of: date | None = None) -> ScoreResult:
             )
         known = _known_items(store)
         rolls, drift, explained = [], {}, {}
-        with _Timed(timings, "score_and_explain"):
+        with timed(timings, "score_and_explain"):
             for outcome, champion in champions.items():
                 with step(f"Scoring and explaining {outcome.replace('_', ' ')}"):
                     roll, summary = _score_outcome(workspace, champion, now, before, known)
@@ -135,11 +135,11 @@ def score_week(workspace: Workspace, as_of: date | None = None) -> ScoreResult:
         digest = roll_digest(as_of, roll, models)
         manifest = _manifest(workspace, as_of, now, roll, champions, drift, warnings, timings)
         week = ScoredWeek(as_of=as_of, roll=roll, models=models, manifest=manifest, digest=digest)
-        with _Timed(timings, "publish"), step("Publishing the queues (one transaction)"):
+        with timed(timings, "publish"), step("Publishing the queues (one transaction)"):
             published = publish(store, week, workspace.config.queue)
         run_dir = workspace.path("runs") / as_of.isoformat()
         exports: dict[str, Path] = {}
-        with _Timed(timings, "exports"), step("Writing exports and the fairness summary"):
+        with timed(timings, "exports"), step("Writing exports and the fairness summary"):
             exports = _exports(workspace, store, roll, run_dir)
             if published.state != "unchanged" or not (run_dir / SCORES_FILE).exists():
                 _write_scores(run_dir / SCORES_FILE, roll, explained)
@@ -159,17 +159,6 @@ def score_week(workspace: Workspace, as_of: date | None = None) -> ScoreResult:
         exports=exports,
         warnings=warnings,
     )
-
-
-class _Timed:
-    def __init__(self, timings: dict, name: str) -> None:
-        self.timings, self.name = timings, name
-
-    def __enter__(self):
-        self.started = time.perf_counter()
-
-    def __exit__(self, *exc) -> None:
-        self.timings[self.name] = round(time.perf_counter() - self.started, 2)
 
 
 def _build_features(workspace: Workspace, dates: list[date]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from cmooe_risk._atomic import atomic_target
-from cmooe_risk._progress import step
+from cmooe_risk._progress import step, timed
 from cmooe_risk.errors import ConfigError, StateError
 
 if TYPE_CHECKING:
@@ -89,19 +88,19 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    with _timed(timings, "load_models"), step("Loading the champion models"):
+    with timed(timings, "load_models"), step("Loading the champion models"):
         champions = load_champions(workspace)
     counts: dict = {"as_of": as_of.isoformat(), "outcomes": {}}
     with tempfile.TemporaryDirectory(prefix=".spark-", dir=out_dir) as scratch:
         # The warehouse is read once, into Parquet for Spark, and closed: its buffer pool
         # (gigabytes for a large LA) and its file lock are not held through the Spark job.
         with (
-            _timed(timings, "export_tables"),
+            timed(timings, "export_tables"),
             step("Exporting the warehouse tables for Spark"),
             connect_workspace(workspace, read_only=True) as con,
         ):
             tables = warehouse_tables(spark, con, Path(scratch, "tables"))
-        with _timed(timings, "features"):
+        with timed(timings, "features"):
             build = build_features_spark(spark, tables, [as_of])
             features = build.feature_matrix
             pupils = features.count()
@@ -125,7 +124,7 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
         capacities = _capacities(spark, workspace, features)
         for outcome, champion in champions.items():
             with (
-                _timed(timings, f"score_{outcome}"),
+                timed(timings, f"score_{outcome}"),
                 step(f"Scoring and explaining {outcome.replace('_', ' ')} on Spark"),
             ):
                 predicted, outputs = _predict(spark, features, outcome, champion.features)
@@ -152,14 +151,6 @@ def score_roll_spark(spark: SparkSession, workspace: Workspace, as_of: date, out
     with atomic_target(out_dir / "manifest.json") as partial:
         partial.write_text(json.dumps(counts, indent=1))
     return counts
-
-
-@contextmanager
-def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
-    """Record the block's wall time in ``timings[name]``, in seconds."""
-    started = time.perf_counter()
-    yield
-    timings[name] = round(time.perf_counter() - started, 2)
 
 
 def write_scores_spark(workspace: Workspace, as_of: date | None, out_dir: Path) -> dict:
