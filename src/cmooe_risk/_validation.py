@@ -1,17 +1,52 @@
 """Checks and arithmetic every stage shares, written once.
 
 ``describe_validation_error`` reports a pydantic validation error with every bad key by
-its dotted path; ``safe_ratio`` divides where a zero denominator is expected (an empty
-group, a list with no one on it) and says what such a ratio is.
+its dotted path; ``whole_number`` checks a count or a seed given to the Python API or the
+command line, with one rule and one message; ``safe_ratio`` divides where a zero
+denominator is expected (an empty group, a list with no one on it) and says what such a
+ratio is.
 """
 
 from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import ValidationError
 
-__all__ = ["describe_validation_error", "safe_ratio"]
+__all__ = ["describe_validation_error", "safe_ratio", "whole_number"]
+
+
+def whole_number(
+    value: Any,
+    name: str,
+    minimum: int = 0,
+    maximum: int | None = None,
+    *,
+    error: type[Exception] = ValueError,
+    note: str = "",
+) -> int:
+    """``value`` as an int, if it is a whole number within ``[minimum, maximum]``.
+
+    A float with a whole value (``3.0``) is accepted, a bool is not. Raises ``error``
+    (``ValueError`` for arguments of the Python API; the command line passes
+    :class:`~cmooe_risk.errors.ConfigError`) naming ``name`` and the value, plus ``note``.
+    """
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, numbers.Real)
+        and math.isfinite(value)
+        and value == int(value)
+        and value >= minimum
+        and (maximum is None or value <= maximum)
+    )
+    if not ok:
+        bounds = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum:,}"
+        raise error(f"{name} must be a whole number {bounds}; got {value!r}{note}")
+    return int(value)
 
 
 def safe_ratio(

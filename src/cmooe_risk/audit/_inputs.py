@@ -9,7 +9,6 @@ evaluation of the same frame rank and cut exactly the same lists.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import ValidationError
 
-from cmooe_risk._validation import describe_validation_error
+from cmooe_risk._validation import describe_validation_error, whole_number
 from cmooe_risk.audit._config import FairnessConfig
 from cmooe_risk.audit._groups import ATTRIBUTES, Grouping, as_labels, build_groupings
 from cmooe_risk.evaluate import Window, prepare_window
@@ -160,9 +159,7 @@ def _attributes(frame: pd.DataFrame, attributes: Any) -> tuple[str, ...]:
 def _seed(seed: Any) -> int | None:
     if seed is None:
         return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0 or None; got {seed!r}")
-    return int(seed)
+    return whole_number(seed, "seed", 0, note=" (or None)")
 
 
 def prepare_inputs(

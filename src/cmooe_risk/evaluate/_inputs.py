@@ -7,7 +7,6 @@ without checking again.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from cmooe_risk._validation import whole_number
 
 __all__ = ["REQUIRED_COLUMNS", "Window", "percent_label", "prepare_window"]
 
@@ -140,14 +141,6 @@ def _scores(scores: Any, n_rows: int, what: str = "scores") -> dict[str, FloatAr
     return checked
 
 
-def _whole_number(value: Any, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{what} must be a whole number >= {minimum}; got {value!r}")
-    if not math.isfinite(value) or value != int(value) or value < minimum:
-        raise ValueError(f"{what} must be a whole number >= {minimum}; got {value!r}")
-    return int(value)
-
-
 def _k_percents(k_percents: Iterable[Any] | float) -> tuple[float, ...]:
     if isinstance(k_percents, numbers.Real):
         k_percents = (k_percents,)
@@ -195,8 +188,8 @@ def prepare_window(
         )
     if len(frame) == 0:
         raise ValueError("frame has no rows")
-    n_boot = _whole_number(n_boot, "n_boot", 0)
-    default_capacity = _whole_number(default_capacity, "default_capacity", 1)
+    n_boot = whole_number(n_boot, "n_boot", 0)
+    default_capacity = whole_number(default_capacity, "default_capacity", 1)
     if capacities is None:
         capacities = {}
     if not isinstance(capacities, Mapping):
@@ -204,7 +197,7 @@ def prepare_window(
             f"capacities must be a mapping of locality to capacity; got {type(capacities).__name__}"
         )
     capacity_of = {
-        locality: _whole_number(value, f"capacity for locality {locality!r}", 1)
+        locality: whole_number(value, f"capacity for locality {locality!r}", 1)
         for locality, value in capacities.items()
     }
     k = _k_percents(k_percents)

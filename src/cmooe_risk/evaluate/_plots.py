@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cmooe_risk._validation import whole_number
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -253,8 +255,7 @@ def importance_figure(
     if np.isnan(values).any():
         first = int(np.argmax(np.isnan(values)))
         raise ValueError(f"values has NaN, first for feature {names[first]!r}")
-    if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
-        raise ValueError(f"top must be a whole number >= 1; got {top!r}")
+    top = whole_number(top, "top", 1)
     order = np.argsort(-np.abs(values), kind="stable")[:top]
     shown = [names[i] for i in order]
     figure, axes = _figure(6.4, max(2.0, 0.3 * len(shown) + 1.2))

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cmooe_risk._validation import whole_number
 from cmooe_risk.explain._domains import domain_matrix
 from cmooe_risk.explain._inputs import (
     catalog_features,
@@ -13,7 +14,6 @@ from cmooe_risk.explain._inputs import (
     read_features,
     read_keys,
     resolve_catalog,
-    whole_number,
 )
 from cmooe_risk.explain._render import effect_of, format_value, render_items, shows_value
 from cmooe_risk.explain._select import top_k

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cmooe_risk._validation import whole_number
 from cmooe_risk.explain._domains import domain_matrix
 from cmooe_risk.explain._inputs import (
     KINDS,
@@ -21,7 +22,6 @@ from cmooe_risk.explain._inputs import (
     read_kinds,
     read_min_abs,
     resolve_catalog,
-    whole_number,
 )
 from cmooe_risk.explain._render import WHEN_MISSING, effect_of, render_items
 from cmooe_risk.explain._select import top_k

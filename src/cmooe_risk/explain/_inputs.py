@@ -34,7 +34,6 @@ __all__ = [
     "read_min_abs",
     "resolve_catalog",
     "template_fields",
-    "whole_number",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -115,12 +114,6 @@ def template_fields(template: str) -> tuple[str, ...]:
     """The feature names a template uses besides ``value``, in order, once each."""
     names = [field for _, field, _, _ in string.Formatter().parse(template) if field]
     return tuple(dict.fromkeys(name for name in names if name != "value"))
-
-
-def whole_number(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}")
-    return int(value)
 
 
 def read_min_abs(value: Any) -> float:

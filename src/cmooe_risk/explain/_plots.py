@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from cmooe_risk._validation import whole_number
 from cmooe_risk.explain._domains import domain_matrix
 from cmooe_risk.explain._inputs import (
     domain_codes,
     read_contributions,
     read_features,
     resolve_catalog,
-    whole_number,
 )
 from cmooe_risk.features import DOMAINS, FeatureCatalog
 

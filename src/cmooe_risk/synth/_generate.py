@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from cmooe_risk._progress import step
+from cmooe_risk._validation import whole_number
 from cmooe_risk.contracts import CONTRACTS, ETHNICITY_MINOR_TO_MAJOR
 from cmooe_risk.errors import ConfigError
 from cmooe_risk.school_calendar import SchoolCalendar, academic_year_of
@@ -98,26 +99,17 @@ class Manifest:
 
 
 def _validate(pupils, years, seed, fmt, end) -> date:
-    if (
-        isinstance(pupils, bool)
-        or not isinstance(pupils, int | np.integer)
-        or not 100 <= pupils <= MAX_PUPILS
-    ):
-        raise ConfigError(
-            f"pupils must be a whole number from 100 to {MAX_PUPILS:,}; got {pupils!r}."
-        )
-    if (
-        isinstance(years, bool)
-        or not isinstance(years, int | np.integer)
-        or not 1 <= years <= MAX_YEARS
-    ):
-        raise ConfigError(
-            f"years must be a whole number from 1 to {MAX_YEARS}; got {years!r}. (Pupils who "
-            "left Year 11 more than four years before the end would fall outside the pupils "
-            "contract's age range.)"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative whole number; got {seed!r}.")
+    whole_number(pupils, "pupils", 100, MAX_PUPILS, error=ConfigError)
+    whole_number(
+        years,
+        "years",
+        1,
+        MAX_YEARS,
+        error=ConfigError,
+        note=". (Pupils who left Year 11 more than four years before the end would fall "
+        "outside the pupils contract's age range.)",
+    )
+    whole_number(seed, "seed", 0, error=ConfigError)
     if fmt not in ("parquet", "csv"):
         raise ConfigError(f"format must be 'parquet' or 'csv'; got {fmt!r}.")
     if end is None:
