@@ -12,7 +12,10 @@ from collections.abc import Iterable
 _NUMBER = r"[-−+]?\d+(?:\.\d+)?"
 #: "<now sentence>, up from 8%" / ", down from 200": the value after "from" is last week's.
 _CHANGE = re.compile(r"^(.*), (up|down) from ([-−]?\d+(?:\.\d+)?)(%| pp)?")
-_FIGURE = re.compile(r"([-−]?\d+(?:\.\d+)?)(%| pp)?")
+#: A figure of the sentence; not one that names its window ("in the last 2 weeks").
+_FIGURE = re.compile(
+    r"(?<![\d.])([-−]?\d+(?:\.\d+)?)(?![\d.])(%| pp)?(?! (?:school )?(?:weeks?|months?|years?)\b)"
+)
 #: Nouns that must not follow a bare "1" (wrong plural).
 _PLURAL_AFTER_ONE = re.compile(
     r"\b1 (?:[a-z]+ )?(absences|suspensions|exclusions|sessions|days|weeks|episodes|moves|"
@@ -38,6 +41,8 @@ _PAGE_PATTERNS = {
 def sentence_problems(sentence: str) -> list[str]:
     """Problems in one sentence (a reason, protective factor or change)."""
     problems = []
+    if re.search(r"\b(?:up|down) from (?:rose|fell|was)\b", sentence):
+        problems.append(f"a change that does not parse: {sentence!r}")
     change = _CHANGE.match(sentence)
     if change:
         now_text, _, before, unit = change.groups()

@@ -153,3 +153,17 @@ def test_mitigation_on_a_live_list_reports_shares_only() -> None:
     assert list(result.summary["option"]) == ["current", "split_by_roll"]
     assert "precision_at_k" not in result.summary.columns
     assert "tpr" not in result.groups.columns
+
+
+def test_flag_sentences_name_groups_as_people_do() -> None:
+    from cmooe_risk.audit._text import describe_group
+
+    assert describe_group("sex", "F") == "girls"
+    assert describe_group("fsm", "1") == "pupils eligible for free school meals"
+    assert describe_group("sen", "K") == "pupils on SEN support"
+    assert describe_group("ethnicity_minor", "Black - African") == (
+        "pupils recorded as Black - African"
+    )
+    assert describe_group("sex × fsm", "M × 0") == (
+        "pupils who are in both groups (boys; pupils not eligible for free school meals)"
+    )

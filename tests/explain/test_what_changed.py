@@ -136,3 +136,26 @@ def test_bad_pairs_are_named(pair) -> None:
         what_changed(dropped, before)
     with pytest.raises(ValueError, match="keys must be one or more column names"):
         what_changed(now, before, keys=())
+
+
+def test_a_movement_worded_as_a_verb_is_compared_in_words() -> None:
+    # "fell by 3.3 points a week, down from fell by 1.0" does not parse; say it in words.
+    def frame(trend: float, contribution: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "pupil_pseudonym": ["a"],
+                "attendance_trend_13w": [trend],
+                "contribution__attendance_trend_13w": [contribution],
+                "contribution__baseline": [-3.0],
+                "raw_score": [contribution - 3.0],
+                "risk": [1 / (1 + np.exp(3.0 - contribution))],
+            }
+        )
+
+    changed = what_changed(frame(-0.033, 0.6), frame(-0.010, 0.1)).iloc[0]
+    assert changed["mover_1"] == (
+        "Attendance fell by 3.3 percentage points a week over the last 13 weeks, compared "
+        "with last week when it fell by 1.0 percentage point a week (raises risk)"
+    )
+    steady = what_changed(frame(0.02, -0.3), frame(0.0, 0.0)).iloc[0]
+    assert steady["mover_1"].endswith("compared with last week when it was steady (lowers risk)")

@@ -3,6 +3,7 @@ trends from the warehouse, and the CLI's exit codes."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from tests.conftest import TEST_KEY
 from tests.report.conftest import WEEK
 
+from cmooe_risk.audit import AuditResult
 from cmooe_risk.config import FairnessConfig, Workspace
 from cmooe_risk.errors import ConfigError, StateError
 from cmooe_risk.queue import open_store
@@ -37,6 +39,7 @@ from cmooe_risk.report import (
     suspension_timeline,
     write_meeting_packs,
 )
+from cmooe_risk.report._html import PACK_FLAGS
 from cmooe_risk.report._trends import _MARKS_SQL, TREND_WEEKS, WEEK_ZERO
 from cmooe_risk.warehouse import connect_workspace
 
@@ -209,6 +212,9 @@ def test_print_layout_and_sections(published):
     assert "What Works for Children&#x27;s Social Care" in page
     assert "none met the success threshold set in advance" in page
     assert "not re-verified" not in page  # no internal caveats in a headteachers' document
+    from cmooe_risk.features import load_catalog
+
+    assert f"Each of the {len(load_catalog().model_features)} features" in page
     assert "never decide alone" in page
     # the test LA's models were evaluated against its true risk: the pack says it is synthetic
     assert '<p class="synthetic">' in page
@@ -229,9 +235,17 @@ def test_fairness_summary_is_the_weeks_live_audit(published):
         audit = json.loads((run_dir / f"live-fairness-{outcome}.json").read_text("utf-8"))
         table = cells(page, f"fairness-{outcome}")
         assert len(table.rows) >= 6
-        flags = len(audit["flags"])
-        if flags:
-            assert f"{flags} flagged ratio" in page
+        flags = AuditResult.from_json(audit).flags
+        if not flags.empty:
+            # the box counts each group's share of the list against the roll, names the
+            # most certain few, and says how many more the table marks
+            shares = flags[flags["versus"] == "overall"]
+            shares = shares if not shares.empty else flags
+            assert f"{len(shares)} flagged ratio" in page
+            for sentence in shares["sentence"].head(PACK_FLAGS):
+                assert html.escape(sentence) in page
+            if len(shares) > PACK_FLAGS:
+                assert f"{len(shares) - PACK_FLAGS} more flagged ratio" in page
 
 
 def test_trends_follow_the_attendance_marks_known_at_the_time(published):

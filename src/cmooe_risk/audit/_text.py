@@ -43,19 +43,53 @@ METRIC_TITLES = {
 }
 
 
+#: Groups as a sentence names them ("girls", "pupils on SEN support"), where the
+#: attribute's title and value alone read awkwardly ("Sex: F").
+_GROUP_PHRASES = {
+    "sex": {"F": "girls", "M": "boys"},
+    "fsm": {
+        "1": "pupils eligible for free school meals",
+        "0": "pupils not eligible for free school meals",
+    },
+    "sen": {
+        "E": "pupils with an EHC plan",
+        "K": "pupils on SEN support",
+        "N": "pupils with no special educational needs recorded",
+    },
+    "eal": {
+        "1": "pupils with English as an additional language",
+        "0": "pupils with English as their first language",
+    },
+    "care": {
+        "CLA": "looked-after children",
+        "CIN-CPP": "children in need or on a protection plan",
+        "none": "pupils known to neither children's social care service",
+    },
+}
+
+
+def _group_phrase(attribute: str, value: str) -> str:
+    phrase = _GROUP_PHRASES.get(attribute, {}).get(value)
+    if phrase:
+        return phrase
+    if attribute.startswith("ethnicity"):
+        return f"pupils recorded as {value_label(attribute, value)}"
+    return f"pupils with {attribute_title(attribute)}: {value_label(attribute, value)}"
+
+
 def describe_group(attribute: str, group: str) -> str:
-    """``"pupils with Sex: Female and Free school meals: 1 (eligible)"``."""
+    """The group as a sentence names it: ``"girls"``, ``"pupils on SEN support"``; a pair
+    of attributes as ``"pupils who are in both groups (girls; pupils on SEN support)"``."""
     if attribute == OVERALL or group == ALL_PUPILS:
         return "pupils overall"
     attributes = attribute.split(INTERSECTION)
     values = group.split(INTERSECTION)
     if len(attributes) != len(values):
         return f"pupils in group {group!r} of {attribute}"
-    parts = [
-        f"{attribute_title(a)}: {value_label(a, v)}"
-        for a, v in zip(attributes, values, strict=True)
-    ]
-    return "pupils with " + " and ".join(parts)
+    parts = [_group_phrase(a, v) for a, v in zip(attributes, values, strict=True)]
+    if len(parts) == 1:
+        return parts[0]
+    return "pupils who are in both groups (" + "; ".join(parts) + ")"
 
 
 def _times(ratio: float) -> str:

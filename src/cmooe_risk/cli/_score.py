@@ -32,7 +32,7 @@ def score(
         typer.Option(
             "--as-of",
             help="Monday to score as of (yyyy-mm-dd). Default: the Monday after the latest "
-            "attendance date in the warehouse.",
+            "whole week of attendance in the warehouse (a part-week waits for next week).",
         ),
     ] = None,
     engine: Annotated[

@@ -15,7 +15,13 @@ from cmooe_risk.explain._inputs import (
     read_keys,
     resolve_catalog,
 )
-from cmooe_risk.explain._render import effect_of, format_value, render_items, shows_value
+from cmooe_risk.explain._render import (
+    effect_of,
+    format_value,
+    render_items,
+    shows_value,
+    value_is_verb,
+)
 from cmooe_risk.explain._select import top_k
 from cmooe_risk.features import DOMAINS, FeatureCatalog
 
@@ -189,12 +195,18 @@ def _mover_sentences(features, code, row, delta, *, now_side, before_side):
         items = np.flatnonzero(code == c)
         was[items] = format_value(features[c], value_before[row[items], c])
     shows = np.array([shows_value(feature) for feature in features], dtype=bool)[code]
+    verb = np.array([value_is_verb(feature) for feature in features], dtype=bool)[code]
     is_, then = value_now[row, code], value_before[row, code]
     both = np.isfinite(is_) & np.isfinite(then)
     direction = np.where(is_ > then, ", up from ", ", down from ").astype(object)
     text = np.select(
-        [~shows, both],
-        [now_text + ", previously " + was, now_text + direction + was],
+        [~shows, both & verb, both],
+        [
+            now_text + ", previously " + was,
+            # "fell by 3 points a week, compared with last week when it fell by 2 ..."
+            now_text + ", compared with last week when it " + was,
+            now_text + direction + was,
+        ],
         # A value appeared or went missing: say what the old one meant in full.
         now_text + "; previously: " + before_text,
     )

@@ -111,6 +111,18 @@ def render(feature: Feature, columns: Mapping[str, np.ndarray]) -> ObjectArray:
     return out
 
 
+#: Value specs that render a movement as a verb phrase ("fell by 3 percentage points").
+VERB_SPECS = ("change_pp", "trend_pp")
+
+
+def value_is_verb(feature: Feature) -> bool:
+    """Whether the feature's value reads as a verb phrase ("rose by ...", "was steady"),
+    which cannot follow "up from"."""
+    return any(
+        field == "value" and spec in VERB_SPECS for _, field, spec, _ in _parse(feature.template)
+    )
+
+
 def format_value(feature: Feature, values: np.ndarray) -> ObjectArray:
     """Each value as the feature's template shows it: ``95%``, ``3``; ``yes``/``no`` for flags.
 
@@ -184,7 +196,7 @@ def _custom(value: object, spec: str) -> str | None:
     if spec.startswith("plural:"):
         _, one, many = [*spec.split(":", 2), "", ""][:3]
         return one if round(float(value)) == 1 else many  # type: ignore[arg-type]
-    if spec in ("change_pp", "trend_pp"):
+    if spec in VERB_SPECS:
         points = float(value) * 100  # type: ignore[arg-type]
         digits = 1 if spec == "trend_pp" else 0
         shown = round(abs(points), digits)

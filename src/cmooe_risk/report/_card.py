@@ -43,8 +43,8 @@ PURPOSE = (
 DATA = (
     "The LA's own extracts (schools, pupils, enrolments, session marks, exclusions, SEND, "
     "social care, free school meals and the LA's registers), checked against the data "
-    "contracts and pseudonymised on ingest. Each of the 110 features uses only what was "
-    "recorded before the as-of Monday. Sex and ethnicity are not model features; they are "
+    "contracts and pseudonymised on ingest. Each of the {features} features uses only what "
+    "was recorded before the as-of Monday. Sex and ethnicity are not model features; they are "
     "used only to audit the lists for fairness. Names, UPNs and dates of birth never "
     "reach the models, the queues or this pack."
 )
@@ -53,7 +53,7 @@ LIMITS = (
     "(2020), Machine learning in children's services: does it work?, tested models in "
     "four local authorities: none met the success threshold set in advance, and "
     "performance fell on later data. Expect the same here unless this LA's own backtest, "
-    "below, shows otherwise.",
+    "above, shows otherwise.",
     "Accurate ranking is not impact. Wisconsin's Dropout Early Warning System ranked "
     "pupils well yet showed little evidence of improving graduation, and school-level "
     "features alone targeted about as well (Perdomo, Britton, Hardt and Abebe, 2023). A "

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from html import escape
 
 from cmooe_risk import __version__
+from cmooe_risk.features import load_catalog
 from cmooe_risk.report._card import (
     CARD_METRICS,
     DATA,
@@ -439,6 +440,10 @@ def _fairness(pack: LocalityPack, threshold: int) -> str:
     return "".join(parts)
 
 
+#: Flagged ratios the pack names in words for each list; the rest are marked in its table.
+PACK_FLAGS = 5
+
+
 def _fairness_outcome(result, threshold: int, outcome: str) -> str:
     from cmooe_risk.audit import NOT_CROSSED, OVERALL, attribute_title, group_labels
 
@@ -446,11 +451,27 @@ def _fairness_outcome(result, threshold: int, outcome: str) -> str:
     if flags.empty:
         box = '<div class="ok">No ratio was flagged.</div>'
     else:
-        n = len(flags)
-        items = "".join(f"<li>{_e(s)}</li>" for s in flags["sentence"])
+        # The table below shows each group's share of the list against its share of the
+        # roll, so the box names those flags (most certain first) and leaves comparisons
+        # between two groups, which say the same thing twice, to the analyst's audit.
+        shares = flags[flags["versus"] == OVERALL] if "versus" in flags else flags
+        shares = shares if not shares.empty else flags
+        shown = shares.head(PACK_FLAGS)
+        n, rest = len(shares), len(shares) - len(shown)
+        items = "".join(f"<li>{_e(s)}</li>" for s in shown["sentence"])
+        more = (
+            f'<p class="small">{counted(rest, "more flagged ratio")} '
+            f"{'is' if rest == 1 else 'are'} marked ⚑ in the table.</p>"
+            if rest
+            else ""
+        )
         box = (
-            f'<div class="flags"><strong>{n} flagged ratio{"s" if n != 1 else ""}</strong>'
-            f"<ol>{items}</ol></div>"
+            f'<div class="flags"><strong>{counted(n, "flagged ratio")}</strong>'
+            f"<ol>{items}</ol>{more}"
+            '<p class="small">Children with more recorded risk factors (free school meals, '
+            "special educational needs, children's social care) are expected to be "
+            "over-represented on a list of risk: a flag asks whether the size of the gap is "
+            "what the meeting would expect, not only whether there is one.</p></div>"
         )
     groups = result.groups
     # The detailed ethnic groups are audited (their flags are in the box above), but
@@ -542,18 +563,21 @@ def _model_card(cards: Sequence[ChampionCard]) -> str:
     parts = [
         '<section class="page" id="model-card"><h2>About the models (model card)</h2>',
         f"<h3>Purpose</h3><p>{_e(PURPOSE)}</p>",
-        f"<h3>Data</h3><p>{_e(DATA)}</p>",
+        f"<h3>Data</h3><p>{_e(DATA.format(features=len(load_catalog().model_features)))}</p>",
         "<h3>How well the models did in their backtest</h3>"
         "<p>Measured on past weeks the models never saw in training (temporal test "
         "windows), where the lists are used: each locality's top k every term-time Monday. "
         "The ranges are 95% bootstrap confidence intervals over pupils.</p>",
     ]
+    from cmooe_risk.train import describe_model  # here: train's import is heavy
+
     for card in cards:
         title = _TITLES.get(card.outcome, card.outcome)
         parts.append(
-            f"<h3>{_e(title)}: {_e(card.model)}, registry version {_e(card.version)}</h3>"
-            f'<p class="small">MLflow run <span class="code">{_e(card.run_id[:12])}</span>, '
-            f"registered model cmooe-{_e(card.outcome)}.</p>"
+            f"<h3>{_e(title)}: {_e(describe_model(card.model))}</h3>"
+            f'<p class="small">Model <span class="code">{_e(card.model)}</span>, version '
+            f"{_e(card.version)} of cmooe-{_e(card.outcome)}; MLflow run "
+            f'<span class="code">{_e(card.run_id[:12])}</span>.</p>'
         )
         if card.error:
             parts.append(f'<p class="notes">Metrics unavailable: {_e(card.error)}.</p>')

@@ -73,8 +73,19 @@ class ScoreResult:
         return self.run_dir / "manifest.json"
 
 
+#: date.weekday() of a Friday
+FRIDAY = 4
+
+
 def default_as_of(workspace: Workspace) -> date:
-    """The Monday after the latest attendance date in the warehouse."""
+    """The Monday after the latest whole school week of attendance in the warehouse.
+
+    If the latest marks are from a Friday or a weekend, that is the Monday after them.
+    If they stop mid-week (an extract taken on a Wednesday), the part-week is left for
+    next week's run and the list is as of that week's Monday: the model was trained on
+    features of whole weeks, and a week with one day of marks looks like a collapse in
+    attendance and sessions to it.
+    """
     from cmooe_risk.features import monday_on_or_after
     from cmooe_risk.warehouse import connect_workspace, fetch_scalar, table_exists
 
@@ -89,7 +100,9 @@ def default_as_of(workspace: Workspace) -> date:
         raise StateError("The warehouse's attendance table is empty; ingest an extract first.")
     if hasattr(latest, "date"):
         latest = latest.date()
-    return monday_on_or_after(latest + timedelta(days=1))
+    if latest.weekday() >= FRIDAY:
+        return monday_on_or_after(latest + timedelta(days=1))
+    return latest - timedelta(days=latest.weekday())
 
 
 def score_week(workspace: Workspace, as_of: date | None = None) -> ScoreResult:

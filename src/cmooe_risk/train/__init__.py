@@ -11,7 +11,12 @@ from cmooe_risk.train._experiment import (
 )
 from cmooe_risk.train._registry import GATES, GateResult, Promotion, compare_runs, promote_run
 from cmooe_risk.train._splits import DataSpan, TemporalSplit, make_splits
-from cmooe_risk.train._train import HEADLINE_METRICS, TrainingResult, train_experiment
+from cmooe_risk.train._train import (
+    HEADLINE_METRICS,
+    TrainingResult,
+    describe_model,
+    train_experiment,
+)
 
 __all__ = [
     "CHALLENGER",
@@ -27,6 +32,7 @@ __all__ = [
     "TemporalSplit",
     "TrainingResult",
     "compare_runs",
+    "describe_model",
     "experiment_path",
     "fit_calibration",
     "fit_model",

@@ -39,7 +39,13 @@ from cmooe_risk.train._experiment import BEST, ExperimentConfig, load_experiment
 from cmooe_risk.train._splits import TemporalSplit, make_splits
 from cmooe_risk.warehouse import connect_workspace
 
-__all__ = ["HEADLINE_METRICS", "Recommendation", "TrainingResult", "train_experiment"]
+__all__ = [
+    "HEADLINE_METRICS",
+    "Recommendation",
+    "TrainingResult",
+    "describe_model",
+    "train_experiment",
+]
 
 #: The risk model's code, logged with every model (MLflow's models-from-code).
 RISK_MODEL_CODE = Path(risk_model.__file__)
@@ -429,14 +435,14 @@ def recommend(pooled, models: tuple[str, ...]) -> Recommendation:
             continue
         if not (ratio[1] > 1.0):  # the CI of best / other reaches 1 (or is undefined)
             as_good[other] = ratio
-    label = _MODEL_WORDS.get
+    label = describe_model
     text = (
-        f"Best at capacity on the backtest: {label(best, best)}, precision "
+        f"Best at capacity on the backtest: {label(best)}, precision "
         f"{precision[0]:.3f} [{precision[1]:.3f}, {precision[2]:.3f}]."
     )
     if as_good:
         others = "; ".join(
-            f"{label(m, m)} (ratio {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}])" for m, r in as_good.items()
+            f"{label(m)} (ratio {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}])" for m, r in as_good.items()
         )
         text += (
             " Not better, within the 95% CI, than: "
@@ -453,10 +459,18 @@ def recommend(pooled, models: tuple[str, ...]) -> Recommendation:
 #: plain names of the shipped models, for people
 _MODEL_WORDS = {
     "lightgbm": "LightGBM (gradient-boosted trees)",
+    "lightgbm_precursors": "LightGBM learning from suspensions as well as exclusions",
     "logistic": "logistic regression",
     "rules_checklist": "the rules checklist",
     "prior_events": "prior events only",
 }
+
+
+def describe_model(name: str) -> str:
+    """A shipped model's plain name ("the rules checklist"); any other model's own name."""
+    return _MODEL_WORDS.get(name, name)
+
+
 #: baselines a partnership could run without a model
 _SIMPLE = ("rules_checklist", "prior_events")
 
