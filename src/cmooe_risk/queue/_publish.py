@@ -243,7 +243,8 @@ def _failpoint(name: str) -> None:
     the out-of-memory killer can inflict, and the previous week must survive it.
     """
     if os.environ.get("CMOOE_FAILPOINT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+        # SIGKILL does not exist on Windows; there the nearest is an immediate exit
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 def records(frame: pd.DataFrame) -> list[dict]:

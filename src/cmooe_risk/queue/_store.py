@@ -6,10 +6,10 @@ those differences live here and nowhere else.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -200,6 +200,39 @@ def _safe(url: str) -> str:
         return "(unparseable URL)"
 
 
+def _lock_exclusively(handle) -> bool:
+    """Take an exclusive lock on the open file without waiting; False if another holds it.
+
+    POSIX ``flock`` here; on Windows, where ``fcntl`` does not exist, ``msvcrt.locking``
+    on the file's first byte. Either way the lock dies with the process.
+    """
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _read_holder(handle) -> str:
+    """Who holds the lock, as its holder wrote it (Windows may refuse the read)."""
+    try:
+        handle.seek(0)
+        return handle.read().strip() or "another process"
+    except OSError:
+        return "another process"
+
+
 @contextmanager
 def run_lock(workspace: Workspace) -> Iterator[None]:
     """Hold the workspace's scoring lock, or refuse at once if another run holds it.
@@ -211,11 +244,8 @@ def run_lock(workspace: Workspace) -> Iterator[None]:
     path = workspace.state_dir / "score.lock"
     handle = path.open("a+", encoding="utf-8")
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+        if not _lock_exclusively(handle):
+            holder = _read_holder(handle)
             raise StateError(
                 f"Another scoring run is in progress in this workspace ({holder}). Runs are "
                 "serialised so that each week is published once; wait for it to finish and "
