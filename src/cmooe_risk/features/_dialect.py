@@ -8,6 +8,7 @@ DuckDB locally and on Spark at scale.
 
 from __future__ import annotations
 
+import functools
 import re
 from functools import cache
 
@@ -47,6 +48,13 @@ def to_engine(sql: str, engine: str) -> str:
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    return _translated(sql, engine)
+
+
+@functools.lru_cache(maxsize=256)
+def _translated(sql: str, engine: str) -> str:
+    # The same few statements are translated on every build and every ingest; parsing
+    # them with sqlglot is the slow part, and the result depends only on the text.
     if engine == "duckdb" and not _ROUNDS.search(sql):
         return sql
     import sqlglot
