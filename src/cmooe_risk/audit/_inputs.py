@@ -159,7 +159,7 @@ def _attributes(frame: pd.DataFrame, attributes: Any) -> tuple[str, ...]:
 def _seed(seed: Any) -> int | None:
     if seed is None:
         return None
-    return whole_number(seed, "seed", 0, note=" (or None)")
+    return whole_number(seed, "seed", 0, note=". It may also be None.")
 
 
 def prepare_inputs(

@@ -98,9 +98,10 @@ class Manifest:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-def _validate(pupils, years, seed, fmt, end) -> date:
-    whole_number(pupils, "pupils", 100, MAX_PUPILS, error=ConfigError)
-    whole_number(
+def _validate(pupils, years, seed, fmt, end) -> tuple[int, int, int, date]:
+    """The arguments checked, as ints (``2000.0`` pupils is 2000) and a date."""
+    pupils = whole_number(pupils, "pupils", 100, MAX_PUPILS, error=ConfigError)
+    years = whole_number(
         years,
         "years",
         1,
@@ -109,17 +110,17 @@ def _validate(pupils, years, seed, fmt, end) -> date:
         note=". (Pupils who left Year 11 more than four years before the end would fall "
         "outside the pupils contract's age range.)",
     )
-    whole_number(seed, "seed", 0, error=ConfigError)
+    seed = whole_number(seed, "seed", 0, error=ConfigError)
     if fmt not in ("parquet", "csv"):
         raise ConfigError(f"format must be 'parquet' or 'csv'; got {fmt!r}.")
     if end is None:
-        return date.today()
+        return pupils, years, seed, date.today()
     if isinstance(end, datetime):
-        return end.date()
+        return pupils, years, seed, end.date()
     if isinstance(end, date):
         if end < date(2000, 1, 1):
             raise ConfigError(f"end {end.isoformat()} is before 2000-01-01.")
-        return end
+        return pupils, years, seed, end
     raise ConfigError(f"end must be a date; got {end!r}.")
 
 
@@ -184,7 +185,7 @@ def generate(
     """
     prof = load_profile(profile)
     pupils = prof.default_pupils if pupils is None else pupils
-    end_date = _validate(pupils, years, seed, fmt, end)
+    pupils, years, seed, end_date = _validate(pupils, years, seed, fmt, end)
     out_dir = Path(out).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"out {out_dir} exists and is not a directory.")
