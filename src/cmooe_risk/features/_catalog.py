@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import string
 from functools import cache
-from importlib import resources
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cmooe_risk._definitions import definitions
 from cmooe_risk._validation import describe_validation_error
 from cmooe_risk.errors import ConfigError
 
@@ -37,7 +37,6 @@ DOMAINS = (
     "registers",
     "context",
 )
-PACKAGE = "cmooe_risk.feature_definitions"
 
 
 class _Strict(BaseModel):
@@ -189,12 +188,12 @@ class FeatureCatalog(_Strict):
 
 
 def read_sql(file: str) -> str:
-    return (resources.files(PACKAGE) / file).read_text(encoding="utf-8")
+    return (definitions("features") / file).read_text(encoding="utf-8")
 
 
 def _read_yaml(file: str) -> dict:
     try:
-        loaded = yaml.safe_load((resources.files(PACKAGE) / file).read_text(encoding="utf-8"))
+        loaded = yaml.safe_load((definitions("features") / file).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"features/{file} is missing.") from exc
     except yaml.YAMLError as exc:

@@ -15,12 +15,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from cmooe_risk._definitions import definitions
 from cmooe_risk._progress import step
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import InputDataError, StateError
@@ -111,7 +111,7 @@ def latest_ingest(con: duckdb.DuckDBPyConnection) -> dict:
 
 def _definitions_hash() -> str:
     digest = hashlib.sha256()
-    root = resources.files("cmooe_risk.feature_definitions")
+    root = definitions("features")
     for item in sorted(root.iterdir(), key=lambda p: p.name):
         if item.name.endswith((".sql", ".yaml")):
             digest.update(item.name.encode() + item.read_bytes())

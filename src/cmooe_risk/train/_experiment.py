@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cmooe_risk._definitions import definitions
 from cmooe_risk._validation import describe_validation_error
 from cmooe_risk.errors import ConfigError
 from cmooe_risk.features import load_catalog
@@ -33,8 +33,6 @@ __all__ = [
 ]
 
 OUTCOMES = ("permanent_exclusion", "missing_education")
-MODEL_SPECS = "cmooe_risk.model_specs"
-EXPERIMENT_CONFIGS = "cmooe_risk.experiment_configs"
 
 
 class _Strict(BaseModel):
@@ -193,7 +191,7 @@ class ExperimentConfig(_Strict):
 
 def shipped_experiments() -> dict[str, Path]:
     """The default experiment files shipped with the package, by outcome."""
-    root = resources.files(EXPERIMENT_CONFIGS)
+    root = definitions("experiments")
     return {
         Path(str(item)).stem: Path(str(item))
         for item in root.iterdir()
@@ -268,12 +266,10 @@ def _model_file(name: str, base: Path) -> tuple[Path | None, str]:
         if not path.is_file():
             raise ConfigError(f"Model file {path} does not exist.")
         return path, path.read_text(encoding="utf-8")
-    resource = resources.files(MODEL_SPECS) / f"{name}.yaml"
+    resource = definitions("models") / f"{name}.yaml"
     if not resource.is_file():
         known = sorted(
-            Path(str(p)).stem
-            for p in resources.files(MODEL_SPECS).iterdir()
-            if str(p).endswith(".yaml")
+            Path(str(p)).stem for p in definitions("models").iterdir() if str(p).endswith(".yaml")
         )
         raise ConfigError(
             f"Unknown model {name!r}: shipped models are {', '.join(known)}; or give a "

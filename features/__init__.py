@@ -1,1 +1,0 @@
-"""Feature definitions: SQL per domain plus catalog.yaml (read as package data)."""
