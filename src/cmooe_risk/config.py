@@ -24,6 +24,7 @@ from pydantic import (
 
 from cmooe_risk._validation import describe_validation_error
 from cmooe_risk.errors import ConfigError
+from cmooe_risk.metric_registry import metrics_where
 
 __all__ = [
     "CONFIG_FILENAME",
@@ -38,17 +39,8 @@ __all__ = [
 
 CONFIG_FILENAME = "cmooe-risk.yaml"
 WORKSPACE_ENV = "CMOOE_WORKSPACE"
-#: Metrics whose ratios the fairness audit flags, in the order its reports show them:
-#: the one list the audit, its reports and the promotion gate's settings all read.
-FLAGGED_METRICS = (
-    "selection_rate",
-    "tpr",
-    "fpr",
-    "precision",
-    "calibration_ratio",
-    "predicted_truth_ratio",
-    "recorded_truth_ratio",
-)
+#: Metrics whose ratios the fairness audit flags, in report order (``metric_registry``).
+FLAGGED_METRICS = metrics_where(flagged=True)
 #: The metrics a promotion gate can use: the flagged ones.
 GATEABLE_METRICS = frozenset(FLAGGED_METRICS)
 

@@ -18,6 +18,7 @@ from cmooe_risk.audit._metrics import FLAGGED, NEEDS_OUTCOMES
 from cmooe_risk.audit._mitigation import OPTION_TITLES
 from cmooe_risk.audit._result import AuditResult, MitigationResult
 from cmooe_risk.audit._text import METRIC_TITLES
+from cmooe_risk.metric_registry import metrics_where
 
 __all__ = ["render_html"]
 
@@ -62,44 +63,16 @@ _SHORT_OPTION = {
 }
 #: Ratio columns of the comparison tables, in order: the flagged metrics.
 _RATIO_METRICS = FLAGGED
-_LABELLED_COLUMNS = (
-    "selection_rate",
-    "tpr",
-    "fpr",
-    "fnr",
-    "precision",
-    "mean_predicted",
-    "observed_rate",
-    "calibration_difference",
-    "mean_truth",
-    "predicted_truth_ratio",
-    "recorded_truth_ratio",
-)
-_LIVE_COLUMNS = (
-    "share_of_roll",
-    "share_of_list",
-    "selection_rate",
-    "mean_predicted",
-    "mean_truth",
-    "predicted_truth_ratio",
-)
+#: Columns of the figures-by-group table, by kind of audit (``metric_registry``).
+_FIGURE_COLUMNS = {kind: metrics_where(shown_in=kind) for kind in ("labelled", "live")}
+#: Printed as percentages: the audit's rates, and the mitigation table's list measures.
 _PERCENT = frozenset(
-    {
-        "selection_rate",
-        "tpr",
-        "fpr",
-        "fnr",
-        "precision",
-        "mean_predicted",
-        "observed_rate",
-        "mean_truth",
-        "share_of_roll",
-        "share_of_list",
-        "precision_at_k",
-        "recall_at_k",
-        "expected_precision",
-    }
+    {*metrics_where(unit="percent"), "precision_at_k", "recall_at_k", "expected_precision"}
 )
+#: Printed whole; expected counts (fractional selection) to one decimal.
+_WHOLE = frozenset({*metrics_where(unit="pupils"), *metrics_where(unit="count"), "list_size"})
+_POINTS = frozenset(metrics_where(unit="points"))
+_EXPECTED = frozenset({*metrics_where(unit="expected_count"), "selected_positives"})
 
 
 def _missing(value: object) -> bool:
@@ -113,11 +86,11 @@ def _number(metric: str, value: object) -> str:
     x = float(value)  # type: ignore[arg-type]
     if metric in _PERCENT:
         return f"{100 * x:.2f}%" if abs(x) < 0.1 else f"{100 * x:.1f}%"
-    if metric == "calibration_difference":
+    if metric in _POINTS:
         return f"{100 * x:+.2f} pp"
-    if metric in ("pupils", "positive_pupils", "rows", "positives", "list_size"):
+    if metric in _WHOLE:
         return f"{x:,.0f}"
-    if metric in ("selected", "selected_positives"):
+    if metric in _EXPECTED:
         return f"{x:,.1f}"
     return f"{x:.2f}"
 
@@ -153,7 +126,7 @@ def _group_name(attribute: str, group: str, is_reference: bool) -> str:
 
 
 def _figures_table(result: AuditResult, attribute: str, overall: pd.Series) -> str:
-    columns = _LABELLED_COLUMNS if result.kind == "labelled" else _LIVE_COLUMNS
+    columns = _FIGURE_COLUMNS[result.kind]
     groups = result.groups
     columns = tuple(c for c in columns if c in groups.columns)
     counts = ("pupils", "positive_pupils") if result.kind == "labelled" else ("pupils",)

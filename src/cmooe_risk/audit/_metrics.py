@@ -27,7 +27,7 @@ from fairlearn.metrics import MetricFrame
 from cmooe_risk._validation import safe_ratio
 from cmooe_risk.audit._groups import Grouping
 from cmooe_risk.audit._selection import TopKSelection
-from cmooe_risk.config import FLAGGED_METRICS
+from cmooe_risk.metric_registry import metrics_where
 
 __all__ = [
     "COMPARED",
@@ -51,21 +51,16 @@ Totals = Mapping[str, FloatArray]
 TOTALS = ("rows", "positives", "selected", "selected_positives", "score", "truth")
 
 
-def _div(numerator: FloatArray, denominator: FloatArray) -> FloatArray:
-    """Elementwise ratio, NaN where the denominator is not positive (undefined)."""
-    return safe_ratio(numerator, denominator)
-
-
 def _tpr(t: Totals) -> FloatArray:
-    return _div(t["selected_positives"], t["positives"])
+    return safe_ratio(t["selected_positives"], t["positives"])
 
 
 def _mean_predicted(t: Totals) -> FloatArray:
-    return _div(t["score"], t["rows"])
+    return safe_ratio(t["score"], t["rows"])
 
 
 def _observed_rate(t: Totals) -> FloatArray:
-    return _div(t["positives"], t["rows"])
+    return safe_ratio(t["positives"], t["rows"])
 
 
 #: Metric name -> its value from a group's totals.
@@ -73,83 +68,42 @@ FORMULAS: dict[str, Callable[[Totals], FloatArray]] = {
     "rows": lambda t: np.asarray(t["rows"], dtype=np.float64),
     "positives": lambda t: np.asarray(t["positives"], dtype=np.float64),
     "selected": lambda t: np.asarray(t["selected"], dtype=np.float64),
-    "selection_rate": lambda t: _div(t["selected"], t["rows"]),
+    "selection_rate": lambda t: safe_ratio(t["selected"], t["rows"]),
     "tpr": _tpr,
-    "fpr": lambda t: _div(t["selected"] - t["selected_positives"], t["rows"] - t["positives"]),
+    "fpr": lambda t: safe_ratio(
+        t["selected"] - t["selected_positives"], t["rows"] - t["positives"]
+    ),
     "fnr": lambda t: 1.0 - _tpr(t),
-    "precision": lambda t: _div(t["selected_positives"], t["selected"]),
+    "precision": lambda t: safe_ratio(t["selected_positives"], t["selected"]),
     "mean_predicted": _mean_predicted,
     "observed_rate": _observed_rate,
     "calibration_difference": lambda t: _mean_predicted(t) - _observed_rate(t),
     # mean predicted / observed rate: the rows cancel.
-    "calibration_ratio": lambda t: _div(t["score"], t["positives"]),
-    "mean_truth": lambda t: _div(t["truth"], t["rows"]),
-    "predicted_truth_ratio": lambda t: _div(t["score"], t["truth"]),
+    "calibration_ratio": lambda t: safe_ratio(t["score"], t["positives"]),
+    "mean_truth": lambda t: safe_ratio(t["truth"], t["rows"]),
+    "predicted_truth_ratio": lambda t: safe_ratio(t["score"], t["truth"]),
     # recorded outcomes / behaviour-driven truth: how outcomes are recorded for a group.
-    "recorded_truth_ratio": lambda t: _div(t["positives"], t["truth"]),
+    "recorded_truth_ratio": lambda t: safe_ratio(t["positives"], t["truth"]),
 }
 
-_LABELLED = (
-    "rows",
-    "positives",
-    "selected",
-    "selection_rate",
-    "tpr",
-    "fpr",
-    "fnr",
-    "precision",
-    "mean_predicted",
-    "observed_rate",
-    "calibration_difference",
-    "calibration_ratio",
-)
-_LIVE = ("rows", "selected", "selection_rate", "mean_predicted")
-_TRUTH = ("mean_truth", "predicted_truth_ratio")
-#: With outcomes as well as truth: the recording itself can be audited.
-_RECORDING = ("recorded_truth_ratio",)
+# The lists below come from the one registry of audit metrics (``metric_registry``).
 
 #: Metrics compared with the reference group and with all pupils. Counts are not
 #: compared, nor the calibration difference (its ratio form is).
-COMPARED = (
-    "selection_rate",
-    "tpr",
-    "fpr",
-    "fnr",
-    "precision",
-    "mean_predicted",
-    "observed_rate",
-    "calibration_ratio",
-    "mean_truth",
-    "predicted_truth_ratio",
-    "recorded_truth_ratio",
-)
+COMPARED = metrics_where(compared=True)
 #: Metrics whose ratios are flagged when their CI lies outside the band.
-FLAGGED = FLAGGED_METRICS
-
-
+FLAGGED = metrics_where(flagged=True)
 #: Metrics that count pupils with the outcome. A group with few such pupils has these
 #: withheld (``min_group_positives``); the others (selection rate, mean predicted and
 #: true risk, predicted ÷ true risk) need only enough pupils (``min_group_size``).
-NEEDS_OUTCOMES = frozenset(
-    {
-        "positives",
-        "positive_pupils",
-        "tpr",
-        "fpr",
-        "fnr",
-        "precision",
-        "observed_rate",
-        "calibration_difference",
-        "calibration_ratio",
-        "recorded_truth_ratio",
-    }
-)
+NEEDS_OUTCOMES = frozenset(metrics_where(needs_outcomes=True))
 
 
 def metric_names(labelled: bool, has_truth: bool) -> tuple[str, ...]:
     """The metrics an audit reports, in table order."""
-    truth = (_TRUTH + (_RECORDING if labelled else ())) if has_truth else ()
-    return (_LABELLED if labelled else _LIVE) + truth
+    computed = metrics_where(computed_in="labelled" if labelled else "live")
+    without_truth = set(metrics_where(needs_truth=False))
+    return tuple(m for m in computed if has_truth or m in without_truth)
 
 
 def compared_metrics(names: tuple[str, ...]) -> tuple[str, ...]:

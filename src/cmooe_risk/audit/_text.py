@@ -10,6 +10,7 @@ from cmooe_risk.audit._groups import (
     attribute_title,
     value_label,
 )
+from cmooe_risk.metric_registry import AUDIT_METRICS
 
 __all__ = [
     "METRIC_TITLES",
@@ -19,28 +20,8 @@ __all__ = [
     "suppression_reason",
 ]
 
-#: Column headings of the metrics.
-METRIC_TITLES = {
-    "pupils": "Pupils",
-    "positive_pupils": "Pupils with outcome",
-    "rows": "Pupil-weeks",
-    "positives": "Outcomes",
-    "selected": "On list (expected)",
-    "selection_rate": "Selection rate",
-    "tpr": "TPR (recall)",
-    "fpr": "FPR",
-    "fnr": "FNR",
-    "precision": "Precision",
-    "mean_predicted": "Mean predicted",
-    "observed_rate": "Observed rate",
-    "calibration_difference": "Predicted − observed",
-    "calibration_ratio": "Predicted ÷ observed",
-    "mean_truth": "Mean true risk",
-    "predicted_truth_ratio": "Predicted ÷ true risk",
-    "recorded_truth_ratio": "Recorded ÷ true risk",
-    "share_of_roll": "Share of roll",
-    "share_of_list": "Share of list",
-}
+#: Column headings of the metrics (``metric_registry``).
+METRIC_TITLES = {metric.name: metric.title for metric in AUDIT_METRICS}
 
 
 #: Groups as a sentence names them ("girls", "pupils on SEN support"), where the
