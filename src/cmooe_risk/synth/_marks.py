@@ -15,7 +15,7 @@ from cmooe_risk.synth._calendar_model import Timeline
 from cmooe_risk.synth._latent import AP
 from cmooe_risk.synth._population import Population, Schools
 from cmooe_risk.synth._profile import Profile
-from cmooe_risk.synth._simulate import REG_C2, REG_D, REG_E, REG_K, REG_O, Simulation
+from cmooe_risk.synth._simulate import REGIME_C2, REGIME_D, REGIME_E, REGIME_K, REGIME_O, Simulation
 
 __all__ = ["CODES", "AbsenceRecords", "MarkBlock", "generate_marks"]
 
@@ -131,7 +131,7 @@ def _school_matrix(
 
 
 #: regimes set by episodes the LA records (O, the disappeared's absence, is not one)
-KNOWN_REGIMES = (REG_C2, REG_D, REG_K, REG_E)
+KNOWN_REGIMES = (REGIME_C2, REGIME_D, REGIME_K, REGIME_E)
 
 
 def _regime_matrix(
@@ -139,7 +139,7 @@ def _regime_matrix(
     day_lo: int,
     day_hi: int,
     sim: Simulation,
-    regimes: tuple[int, ...] = (REG_C2, REG_D, REG_K, REG_O, REG_E),
+    regimes: tuple[int, ...] = (REGIME_C2, REGIME_D, REGIME_K, REGIME_O, REGIME_E),
 ) -> np.ndarray:
     """The regime painting each row pupil's days, later ``regimes`` winning."""
     iv = sim.intervals
@@ -279,8 +279,13 @@ def generate_marks(
             one = am_abs ^ pm_abs
             codes[..., 0][one & am_abs & (reason == _C["I"])] = _C["M"]
             # regimes override
-            codes[..., 1][reg == REG_C2] = _C["C2"]
-            for regime, code in ((REG_D, "D"), (REG_K, "K"), (REG_O, "O"), (REG_E, "E")):
+            codes[..., 1][reg == REGIME_C2] = _C["C2"]
+            for regime, code in (
+                (REGIME_D, "D"),
+                (REGIME_K, "K"),
+                (REGIME_O, "O"),
+                (REGIME_E, "E"),
+            ):
                 m = reg == regime
                 codes[..., 0][m] = _C[code]
                 codes[..., 1][m] = _C[code]
@@ -367,7 +372,7 @@ def _record_plain_days(
         return
     known = _regime_matrix(rows, lo, lo + sch.shape[1], sim, KNOWN_REGIMES)[:, :width] > 0
     on = (sch[:, :width] >= 0) & ~known
-    absent = absent_day[:, :width] | (regime[:, :width] == REG_O)
+    absent = absent_day[:, :width] | (regime[:, :width] == REGIME_O)
     at_ap = schools.phase[np.maximum(sch[:, :width], 0)] == 3
     code = np.where(absent, DAY_ABSENT, DAY_PRESENT) + np.where(at_ap, 2, 0)
     records.day[rows, lo:stop] = np.where(on, code, DAY_NONE).astype(np.uint8)
