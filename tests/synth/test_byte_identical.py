@@ -42,26 +42,23 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from tests.synth._profiles import with_rates
 
-from cmooe_risk.synth import generate, load_profile
-from cmooe_risk.synth._profile import Profile, Sourced
+from cmooe_risk.synth import Profile, generate, load_profile
 
 GOLDEN = Path(__file__).with_name("golden_hashes.json")
 
 
 def _england_boosted() -> Profile:
     """England with the rare events made frequent, so 1,000 pupils see every kind."""
-    prof = load_profile("england")
-    rates = prof.rates.model_copy(
-        update={
-            "pex_per_100": Sourced(value=2.5),
-            "cme_new_per_year": Sourced(value=0.05),
-            "managed_moves_per_100": Sourced(value=1.0),
-            "off_site_per_100": Sourced(value=1.0),
-            "medical_s19_open": Sourced(value=0.003),
-        }
+    return with_rates(
+        "england",
+        pex_per_100=2.5,
+        cme_new_per_year=0.05,
+        managed_moves_per_100=1.0,
+        off_site_per_100=1.0,
+        medical_s19_open=0.003,
     )
-    return prof.model_copy(update={"rates": rates})
 
 
 def _wiltshire_biased() -> Profile:

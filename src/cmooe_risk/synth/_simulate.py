@@ -24,7 +24,6 @@ the generator, not a refactor.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -521,24 +520,38 @@ class _Simulation:
         if not len(pupils):
             return
         start = self.episode_start[kind, pupils]
+        # an episode opened before the window (start <= -2) ends on its day as given
+        stop = np.where(start >= 0, np.maximum(day, start), day)
+        self._record_episode(kind, pupils, stop, outcome, painted_until=day)
+        self.episode_start[kind, pupils] = -1
+        self.episode_planned_end[kind, pupils] = -1
+
+    def _record_episode(
+        self,
+        kind: int,
+        pupils: np.ndarray,
+        stop: np.ndarray,
+        outcome: np.ndarray,
+        painted_until: np.ndarray | int,
+    ) -> None:
+        """Write the open ``kind`` episodes of ``pupils`` to the register (stop -1: still
+        open), and the regime they paint over the days up to ``painted_until``."""
+        start = self.episode_start[kind, pupils]
         self.register.add(
             pupil=pupils,
             type=np.full(len(pupils), kind),
             school=self.episode_school[kind, pupils],
             start=start,
-            # an episode opened before the window (start <= -2) ends on its day as given
-            stop=np.where(start >= 0, np.maximum(day, start), day),
+            stop=stop,
             outcome=outcome,
         )
         if kind in _EPISODE_REGIME:
             self.intervals.add(
                 pupil=pupils,
                 start=start,
-                stop=day,
+                stop=painted_until,
                 regime=np.full(len(pupils), _EPISODE_REGIME[kind]),
             )
-        self.episode_start[kind, pupils] = -1
-        self.episode_planned_end[kind, pupils] = -1
 
     def close_arrangements(self, pupils: np.ndarray, day, outcome) -> None:
         """End the school's arrangements for ``pupils`` (they are leaving its roll)."""
@@ -893,60 +906,38 @@ class _Simulation:
 
     def reduced_timetables(self, week: int, pupils: np.ndarray, starting: np.ndarray) -> None:
         """A part-time timetable at the pupil's school (C2), 3 weeks or more."""
-        self._start_arrangement(
-            REDUCED_TIMETABLE_EPISODE,
-            RT_STARTED,
-            week,
-            pupils,
-            starting,
-            lambda count: 5 * (2 + self.rng.geometric(1 / 6, count)),
-            lambda started: self.school[started],
-        )
+        started, day = self._starting(REDUCED_TIMETABLE_EPISODE, RT_STARTED, week, pupils, starting)
+        if len(started):
+            length = 5 * (2 + self.rng.geometric(1 / 6, len(started)))
+            school = self.school[started]
+            self.open_episode(REDUCED_TIMETABLE_EPISODE, started, day, school, day + length)
 
     def medical_education(self, week: int, pupils: np.ndarray, starting: np.ndarray) -> None:
         """Education arranged by the LA under s.19 for medical needs (K), 7 weeks or more."""
-        self._start_arrangement(
-            MEDICAL_EPISODE,
-            MED_STARTED,
-            week,
-            pupils,
-            starting,
-            lambda count: 5 * (6 + self.rng.geometric(1 / 6, count)),
-            lambda started: self.school[started],
-        )
+        started, day = self._starting(MEDICAL_EPISODE, MED_STARTED, week, pupils, starting)
+        if len(started):
+            length = 5 * (6 + self.rng.geometric(1 / 6, len(started)))
+            self.open_episode(MEDICAL_EPISODE, started, day, self.school[started], day + length)
 
     def off_site_directions(self, week: int, pupils: np.ndarray, starting: np.ndarray) -> None:
         """Directed to the locality's PRU for 6 to 12 weeks (secondary, behaviour; D)."""
-        self._start_arrangement(
-            OFF_SITE_EPISODE,
-            OSD_STARTED,
-            week,
-            pupils,
-            starting,
-            lambda count: 5 * self.rng.integers(6, 13, count),
-            lambda started: self.pupil_referral_unit[self.population.locality[started]],
-        )
+        started, day = self._starting(OFF_SITE_EPISODE, OSD_STARTED, week, pupils, starting)
+        if len(started):
+            length = 5 * self.rng.integers(6, 13, len(started))
+            unit = self.pupil_referral_unit[self.population.locality[started]]
+            self.open_episode(OFF_SITE_EPISODE, started, day, unit, day + length)
 
-    def _start_arrangement(
-        self,
-        kind: int,
-        flag: int,
-        week: int,
-        pupils: np.ndarray,
-        starting: np.ndarray,
-        draw_days: Callable[[int], np.ndarray],
-        school_of: Callable[[np.ndarray], np.ndarray],
-    ) -> None:
-        """Open a ``kind`` episode for the ``starting`` pupils without one open; its
-        planned length in days is drawn after its start day."""
+    def _starting(
+        self, kind: int, flag: int, week: int, pupils: np.ndarray, starting: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``starting`` pupils without a ``kind`` episode open (flagged in the week's
+        records), and their start days (drawn only when there are any)."""
         starting = starting & (self.episode_start[kind, pupils] < 0)
         self.flags[pupils[starting], week] |= flag
         started = pupils[starting]
         if not len(started):
-            return
-        day = self.random_days(week, len(started))
-        length = draw_days(len(started))
-        self.open_episode(kind, started, day, school_of(started), day + length)
+            return started, started
+        return started, self.random_days(week, len(started))
 
     def managed_moves(self, week: int, pupils: np.ndarray, starting: np.ndarray) -> np.ndarray:
         """A trial at another secondary school; confirmed ones move the pupil's roll.
@@ -1020,24 +1011,9 @@ class _Simulation:
         self.state_history[:, tl.n_data_weeks] = self.state
         for kind in range(len(REGISTER)):
             pupils = np.flatnonzero(self.episode_start[kind] != -1)
-            if not len(pupils):
-                continue
-            start = self.episode_start[kind, pupils]
-            self.register.add(
-                pupil=pupils,
-                type=np.full(len(pupils), kind),
-                school=self.episode_school[kind, pupils],
-                start=start,
-                stop=np.full(len(pupils), -1),
-                outcome=np.full(len(pupils), -1),
-            )
-            if kind in _EPISODE_REGIME:
-                self.intervals.add(
-                    pupil=pupils,
-                    start=start,
-                    stop=np.full(len(pupils), tl.n_data_days),
-                    regime=np.full(len(pupils), _EPISODE_REGIME[kind]),
-                )
+            if len(pupils):
+                none = np.full(len(pupils), -1)
+                self._record_episode(kind, pupils, none, none, painted_until=tl.n_data_days)
         # disappeared and not yet referred by the end: absent (O) to the end
         pupils = np.flatnonzero((self.disappeared_on >= 0) & (self.school >= 0))
         self.intervals.add(
