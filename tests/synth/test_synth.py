@@ -12,13 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from tests.conftest import TEST_KEY
+from tests.synth._profiles import with_rates
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import ConfigError
 from cmooe_risk.ingest import ingest
 from cmooe_risk.pseudonym import PseudonymKey
-from cmooe_risk.synth import Manifest, check_calibration, generate, load_profile
-from cmooe_risk.synth._profile import Sourced
+from cmooe_risk.synth import Manifest, Profile, check_calibration, generate, load_profile
 
 END = date(2026, 11, 22)
 
@@ -126,16 +126,9 @@ def test_calibration_passes_at_small_scale(la_parquet: Manifest) -> None:
     } <= tested
 
 
-def _boosted() -> object:
+def _boosted() -> Profile:
     """England with frequent outcomes, so a small LA has enough events to test against."""
-    prof = load_profile("england")
-    rates = prof.rates.model_copy(
-        update={
-            "pex_per_100": Sourced(value=2.5),
-            "cme_new_per_year": Sourced(value=0.05),
-        }
-    )
-    return prof.model_copy(update={"rates": rates})
+    return with_rates("england", pex_per_100=2.5, cme_new_per_year=0.05)
 
 
 def test_ground_truth_is_calibrated_by_decile(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -130,135 +132,118 @@ def _views(con, out_dir: Path) -> None:
         ).fetchall()
 
 
-def _q(con, sql: str, params: list | None = None) -> list[tuple]:
-    return con.execute(sql, params or []).fetchall()
+#: a figure's measurement: (value, spread, detail). The spread is a standard error, or
+#: (kind, n) for check_calibration to turn into one at the target (see there).
+Measured = tuple[float, Any, str]
 
 
-def _measure(out_dir: Path, end: date, years: list[int]) -> dict[str, tuple[float, float, str]]:
-    """figure id -> (value, standard error, detail)."""
+@cache
+def _sql(name: str) -> str:
+    """The text of ``sql/<name>.sql``."""
+    return (resources.files("cmooe_risk.synth") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _query(con, name: str, **params: Any) -> list[tuple]:
+    """Run ``sql/<name>.sql``, its ``$parameters`` bound by name from ``params``."""
+    return con.execute(_sql(name), params).fetchall()
+
+
+def _create(con, name: str, **params: Any) -> None:
+    """Create the temporary table ``name`` from the query ``sql/<name>.sql``."""
+    con.execute(f"CREATE TEMP TABLE {name} AS {_sql(name)}", params).fetchall()
+
+
+def _measure(out_dir: Path, end: date, years: list[int]) -> dict[str, Measured]:
+    """figure id -> (value, standard error, detail), measured on the written extracts.
+
+    Rates are per pupil on roll at the January census of every full academic year in
+    ``years`` (the last year when none is full); census-day figures use every autumn
+    census day up to ``end``.
+    """
     import duckdb
 
-    from cmooe_risk.contracts import ATTENDANCE_CATEGORIES
     from cmooe_risk.school_calendar import SchoolCalendar, census_day
 
-    con = duckdb.connect()
-    _views(con, out_dir)
     full = [y for y in years if SchoolCalendar.for_academic_year(y).pupil_days[-1] <= end]
     if not full:
         full = [years[-1]]
-    census_autumn = [census_day(y) for y in years if census_day(y) <= end]
-    res: dict[str, tuple[float, float, str]] = {}
-    possible = [c for c, (_, p) in ATTENDANCE_CATEGORIES.items() if p]
-    absent = [
-        c for c, (cat, _) in ATTENDANCE_CATEGORIES.items() if cat in ("authorised", "unauthorised")
-    ]
-    unauth = [c for c, (cat, _) in ATTENDANCE_CATEGORIES.items() if cat == "unauthorised"]
+    census_days = [census_day(y) for y in years if census_day(y) <= end]
+    con = duckdb.connect()
+    try:
+        _views(con, out_dir)
+        _create(con, "pupil_years", years=full)
+        _create(con, "pupil_groups")
+        _create(con, "pupil_year_exclusions")
+        _create(
+            con,
+            "pupil_year_attendance",
+            first_day=date(min(full), 9, 1),
+            last_day=date(max(full) + 1, 8, 31),
+            **_attendance_code_lists(),
+        )
+        return (
+            _exclusion_figures(con)
+            | _attendance_figures(con)
+            | _register_figures(con, full, census_days)
+        )
+    finally:
+        con.close()
 
-    def lst(codes):
-        return ", ".join("'" + c.replace("'", "''") + "'" for c in codes)
 
-    # pupil-year base table: year group, FSM/SEN/CIN at the January census, on roll then
-    years_sql = ", ".join(f"({y}, DATE '{y + 1}-01-16')" for y in full)
-    _q(con, f"CREATE TEMP TABLE yrs AS SELECT * FROM (VALUES {years_sql}) t(ay, census)")
-    _q(
-        con,
-        """
-        CREATE TEMP TABLE base AS
-        SELECT y.ay, p.pupil_id, p.sex,
-               y.ay - (CAST(substr(p.year_month_of_birth, 1, 4) AS INT)
-                 + CASE WHEN CAST(substr(p.year_month_of_birth, 6, 2) AS INT) >= 9 THEN 5 ELSE 4 END) AS yg,
-               EXISTS (SELECT 1 FROM fsm_episodes f WHERE f.pupil_id = p.pupil_id
-                       AND f.start_date <= y.census AND (f.end_date IS NULL OR f.end_date >= y.census)) AS fsm,
-               coalesce((SELECT max(provision) FROM send_episodes s WHERE s.pupil_id = p.pupil_id
-                       AND s.start_date <= y.census AND (s.end_date IS NULL OR s.end_date > y.census)), 'N') AS sen,
-               EXISTS (SELECT 1 FROM social_care_episodes c WHERE c.pupil_id = p.pupil_id
-                       AND c.start_date <= y.census AND (c.end_date IS NULL OR c.end_date >= y.census)) AS cin
-        FROM pupils p CROSS JOIN yrs y
-        WHERE EXISTS (SELECT 1 FROM enrolments e WHERE e.pupil_id = p.pupil_id
-                      AND e.enrolment_status <> 'S'
-                      AND e.start_date <= y.census AND (e.end_date IS NULL OR e.end_date >= y.census))
-        """,
-    )
-    hc = _q(con, "SELECT count(*) FROM base")[0][0]
-    # exclusions per pupil-year
-    _q(
-        con,
-        """
-        CREATE TEMP TABLE ex AS
-        SELECT CASE WHEN month(start_date) >= 9 THEN year(start_date) ELSE year(start_date) - 1 END AS ay,
-               pupil_id, category, status FROM exclusions
-        """,
-    )
-    _q(
-        con,
-        """
-        CREATE TEMP TABLE bx AS
-        SELECT b.*, coalesce(s.n, 0) AS susp, coalesce(x.n, 0) AS pex
-        FROM base b
-        LEFT JOIN (SELECT ay, pupil_id, count(*) n FROM ex WHERE category IN ('FIXD','LNCH') GROUP BY ALL) s
-          USING (ay, pupil_id)
-        LEFT JOIN (SELECT ay, pupil_id, count(*) n FROM ex WHERE category = 'PERM'
-                   AND status IN ('UPHELD', 'PENDING') GROUP BY ALL) x USING (ay, pupil_id)
-        """,
-    )
-    susp, pex, susp_sq = _q(con, "SELECT sum(susp), sum(pex), sum(susp * susp) FROM bx")[0]
+def _attendance_code_lists() -> dict[str, list[str]]:
+    """The codes counted as possible sessions, absences and unauthorised absences."""
+    from cmooe_risk.contracts import ATTENDANCE_CATEGORIES
+
+    return {
+        "possible": [c for c, (_, possible) in ATTENDANCE_CATEGORIES.items() if possible],
+        "absent": [
+            c
+            for c, (category, _) in ATTENDANCE_CATEGORIES.items()
+            if category in ("authorised", "unauthorised")
+        ],
+        "unauthorised": [
+            c for c, (category, _) in ATTENDANCE_CATEGORIES.items() if category == "unauthorised"
+        ],
+    }
+
+
+def _exclusion_figures(con) -> dict[str, Measured]:
+    """Rates of suspensions and permanent exclusions, their shape by year group, and
+    their ratios between groups of pupils."""
+    res: dict[str, Measured] = {}
+    pupil_years, susp, pex, susp_sq = _query(con, "exclusion_totals")[0]
     susp, pex, susp_sq = float(susp or 0), float(pex or 0), float(susp_sq or 0)
-    hc = max(hc, 1)
-    res["pex_rate"] = (100 * pex / hc, ("poisson", hc), f"{int(pex)} PEX / {hc:,} pupil-years")
+    pupil_years = max(pupil_years, 1)
+    res["pex_rate"] = (
+        100 * pex / pupil_years,
+        ("poisson", pupil_years),
+        f"{int(pex)} PEX / {pupil_years:,} pupil-years",
+    )
     res["suspension_rate"] = (
-        100 * susp / hc,
-        100 * math.sqrt(max(susp_sq, 1)) / hc,
+        100 * susp / pupil_years,
+        100 * math.sqrt(max(susp_sq, 1)) / pupil_years,
         f"{int(susp):,} suspensions",
     )
-    # year-group shape
-    rows = _q(
-        con,
-        "SELECT yg, sum(susp), sum(pex), count(*) FROM bx WHERE yg BETWEEN 0 AND 11 GROUP BY yg ORDER BY yg",
-    )
-    by = {int(r[0]): (float(r[1]), float(r[2]), float(r[3])) for r in rows}
-    sum(v[0] for v in by.values()) or 1.0
-    tot_p = sum(v[1] for v in by.values()) or 1.0
 
-    def share(vals, keys, tot, n_clusters):
-        p = sum(vals[k] for k in keys) / tot
-        return 100 * p, ("binom", float(max(n_clusters, 1)))  # binomial SE at the target
-
-    {k: v[0] for k, v in by.items()}
-    pv = {k: v[1] for k, v in by.items()}
-
-    def clustered_share(cond: str) -> tuple[float, float, str]:
-        # ratio estimator over pupils (suspensions cluster in pupils): linearised SE
-        a, n = _q(
-            con,
-            f"SELECT sum(susp) FILTER (WHERE {cond}), sum(susp) FROM bx WHERE yg BETWEEN 0 AND 11",
-        )[0]
-        a, n = float(a or 0), float(n or 0)
-        if n <= 0:
-            return (0.0, float("inf"), "no suspensions")
-        p = a / n
-        ss = _q(
-            con,
-            f"SELECT sum(power(CASE WHEN {cond} THEN susp ELSE 0 END - ? * susp, 2)) FROM bx "
-            "WHERE yg BETWEEN 0 AND 11",
-            [p],
-        )[0][0]
-        return (
-            100 * p,
-            100 * math.sqrt(float(ss or 0)) / n,
-            f"{int(a):,} of {int(n):,} suspensions",
+    by_year_group = {
+        int(yg): (float(s), float(p), float(n))
+        for yg, s, p, n in _query(con, "exclusions_by_year_group")
+    }
+    res["suspension_share_primary"] = _suspension_share(con, list(range(7)))
+    res["suspension_share_y9_y10"] = _suspension_share(con, [9, 10])
+    pex_by_year_group = {yg: v[1] for yg, v in by_year_group.items()}
+    total_pex = sum(pex_by_year_group.values()) or 1.0
+    for figure, year_groups in (
+        ("pex_share_secondary", range(7, 12)),
+        ("pex_share_y9_y10", (9, 10)),
+    ):
+        in_groups = sum(pex_by_year_group[yg] for yg in pex_by_year_group if yg in year_groups)
+        res[figure] = (
+            100 * (in_groups / total_pex),
+            ("binom", float(max(total_pex, 1))),  # binomial SE at the target
+            f"{int(total_pex)} PEX",
         )
-
-    res["suspension_share_primary"] = clustered_share("yg <= 6")
-    res["suspension_share_y9_y10"] = clustered_share("yg IN (9, 10)")
-    res["pex_share_secondary"] = (
-        *share(pv, [k for k in pv if k >= 7], tot_p, tot_p),
-        f"{int(tot_p)} PEX",
-    )
-    res["pex_share_y9_y10"] = (
-        *share(pv, [k for k in pv if k in (9, 10)], tot_p, tot_p),
-        f"{int(tot_p)} PEX",
-    )
-    rates = {k: v[0] / max(v[2], 1) for k, v in by.items()}
+    rates = {yg: v[0] / max(v[2], 1) for yg, v in by_year_group.items()}
     peak = max(rates, key=rates.get) if rates else -1
     res["suspension_peak_year"] = (
         float(peak),
@@ -266,162 +251,146 @@ def _measure(out_dir: Path, end: date, years: list[int]) -> dict[str, tuple[floa
         "by year: " + " ".join(f"{k}:{100 * r:.1f}" for k, r in sorted(rates.items())),
     )
 
-    def ratio(col_event: str, cond_a: str, cond_b: str) -> tuple[float, float, str]:
-        a_n, a_e, b_n, b_e = _q(
-            con,
-            f"SELECT count(*) FILTER ({cond_a}), sum({col_event}) FILTER ({cond_a}), "
-            f"count(*) FILTER ({cond_b}), sum({col_event}) FILTER ({cond_b}) FROM bx",
-        )[0]
-        a_e, b_e = float(a_e or 0), float(b_e or 0)
-        if not a_n or not b_n or a_e < 3 or b_e < 3:
-            r = (a_e / a_n) / (b_e / b_n) if a_n and b_n and b_e else 0.0
-            return (r, float("inf"), f"{int(a_e)} vs {int(b_e)} events: too few to test")
-        r = (a_e / a_n) / (b_e / b_n)
+    counts = {
+        group: (n, float(susp or 0), float(pex or 0))
+        for group, n, susp, pex in _query(con, "exclusions_by_group")
+    }
+    for figure, (event, group, reference) in _EXCLUSION_RATIOS.items():
+        column = 1 if event == "susp" else 2
+        a, b = counts.get(group, (0, 0.0, 0.0)), counts.get(reference, (0, 0.0, 0.0))
         # repeated suspensions of the same pupil inflate the variance; a factor 2 allows for it
-        infl = 2.0 if col_event == "susp" else 1.0
-        se_log = math.sqrt(infl * (1 / a_e + 1 / b_e))
-        return (r, ("logratio", se_log), f"{int(a_e)} vs {int(b_e)} events")
+        inflation = 2.0 if event == "susp" else 1.0
+        res[figure] = _rate_ratio(a[0], a[column], b[0], b[column], inflation)
+    return res
 
-    res["susp_ratio_fsm"] = ratio("susp", "WHERE fsm", "WHERE NOT fsm")
-    res["pex_ratio_fsm"] = ratio("pex", "WHERE fsm", "WHERE NOT fsm")
-    res["susp_ratio_sen_support"] = ratio("susp", "WHERE sen = 'K'", "WHERE sen = 'N'")
-    res["pex_ratio_sen_support"] = ratio("pex", "WHERE sen = 'K'", "WHERE sen = 'N'")
-    res["susp_ratio_ehcp"] = ratio("susp", "WHERE sen = 'E'", "WHERE sen = 'N'")
-    res["pex_ratio_ehcp"] = ratio("pex", "WHERE sen = 'E'", "WHERE sen = 'N'")
-    res["susp_ratio_male"] = ratio("susp", "WHERE sex = 'M'", "WHERE sex = 'F'")
-    res["pex_ratio_male"] = ratio("pex", "WHERE sex = 'M'", "WHERE sex = 'F'")
-    res["pex_ratio_cin"] = ratio("pex", "WHERE cin", "WHERE true")
 
-    # attendance: the final version of each mark, pupil-year totals, Years 1-11
-    lo = min(full)
-    hi = max(full)
-    _q(
-        con,
-        f"""
-        CREATE TEMP TABLE att AS
-        WITH final AS (
-            SELECT pupil_id, session_date, arg_max(code, recorded_at) AS code
-            FROM attendance_marks
-            WHERE session_date BETWEEN DATE '{lo}-09-01' AND DATE '{hi + 1}-08-31'
-            GROUP BY pupil_id, urn, session_date, session
+#: figure -> (event, group, reference group): the ratio of the event's rates per pupil-year
+#: (groups as in sql/pupil_groups.sql)
+_EXCLUSION_RATIOS = {
+    "susp_ratio_fsm": ("susp", "fsm", "not_fsm"),
+    "pex_ratio_fsm": ("pex", "fsm", "not_fsm"),
+    "susp_ratio_sen_support": ("susp", "sen_support", "no_sen"),
+    "pex_ratio_sen_support": ("pex", "sen_support", "no_sen"),
+    "susp_ratio_ehcp": ("susp", "ehcp", "no_sen"),
+    "pex_ratio_ehcp": ("pex", "ehcp", "no_sen"),
+    "susp_ratio_male": ("susp", "male", "female"),
+    "pex_ratio_male": ("pex", "male", "female"),
+    "pex_ratio_cin": ("pex", "cin", "all"),
+}
+#: figure -> (group, reference group): the ratio of persistent absence rates
+_PERSISTENT_ABSENCE_RATIOS = {
+    "pa_ratio_fsm": ("fsm", "not_fsm"),
+    "pa_ratio_ehcp": ("ehcp", "no_sen"),
+    "pa_ratio_sen_support": ("sen_support", "no_sen"),
+}
+
+
+def _suspension_share(con, year_groups: list[int]) -> Measured:
+    """The share of suspensions in ``year_groups``: a ratio estimator over pupils
+    (suspensions cluster in pupils), with its linearised standard error."""
+    in_groups, total = _query(con, "suspension_share", year_groups=year_groups)[0]
+    in_groups, total = float(in_groups or 0), float(total or 0)
+    if total <= 0:
+        return (0.0, float("inf"), "no suspensions")
+    share = in_groups / total
+    residuals = _query(con, "suspension_share_residuals", year_groups=year_groups, share=share)[0][
+        0
+    ]
+    return (
+        100 * share,
+        100 * math.sqrt(float(residuals or 0)) / total,
+        f"{int(in_groups):,} of {int(total):,} suspensions",
+    )
+
+
+def _rate_ratio(
+    a_pupils: int, a_events: float, b_pupils: int, b_events: float, inflation: float
+) -> Measured:
+    """Rate ratio of events per pupil-year, group a against b, with the standard error
+    of its log (Poisson counts, variance times ``inflation``)."""
+    if not a_pupils or not b_pupils or a_events < 3 or b_events < 3:
+        ratio = (
+            (a_events / a_pupils) / (b_events / b_pupils)
+            if a_pupils and b_pupils and b_events
+            else 0.0
         )
-        SELECT CASE WHEN month(session_date) >= 9 THEN year(session_date) ELSE year(session_date) - 1 END AS ay,
-               pupil_id,
-               count(*) FILTER (WHERE code IN ({lst(possible)})) AS possible,
-               count(*) FILTER (WHERE code IN ({lst(absent)})) AS absent,
-               count(*) FILTER (WHERE code IN ({lst(unauth)})) AS unauth
-        FROM final GROUP BY ALL
-        """,
-    )
-    _q(
-        con,
-        """
-        CREATE TEMP TABLE ab AS
-        SELECT b.*, a.possible, a.absent, a.unauth, a.absent / a.possible AS rate
-        FROM bx b JOIN att a USING (ay, pupil_id)
-        WHERE b.yg BETWEEN 1 AND 11 AND a.possible >= 20
-        """,
-    )
-    n_ab, tot_pos, tot_abs, tot_un, pa_n, sa_n = _q(
-        con,
-        "SELECT count(*), sum(possible), sum(absent), sum(unauth), "
-        "count(*) FILTER (WHERE rate >= 0.1), count(*) FILTER (WHERE rate >= 0.5) FROM ab",
+        detail = f"{int(a_events)} vs {int(b_events)} events: too few to test"
+        return (ratio, float("inf"), detail)
+    ratio = (a_events / a_pupils) / (b_events / b_pupils)
+    se_log = math.sqrt(inflation * (1 / a_events + 1 / b_events))
+    return (ratio, ("logratio", se_log), f"{int(a_events)} vs {int(b_events)} events")
+
+
+def _proportion(count: int, n: int) -> tuple[float, tuple[str, float]]:
+    """``count`` of ``n`` in %, with a binomial standard error at the target."""
+    return 100 * count / max(n, 1), ("binom", float(max(n, 1)))
+
+
+def _attendance_figures(con) -> dict[str, Measured]:
+    """Absence rates, persistent and severe absence, and persistent absence by group."""
+    res: dict[str, Measured] = {}
+    pupil_years, possible, absent, unauthorised, persistent, severe = _query(
+        con, "attendance_totals"
     )[0]
-    n_ab = max(n_ab or 0, 1)
-    tot_pos = float(tot_pos or 1)
-
-    def prop(k, n):
-        return 100 * k / max(n, 1), ("binom", float(max(n, 1)))  # binomial SE at the target
-
+    pupil_years = max(pupil_years or 0, 1)
+    possible = float(possible or 1)
     # absence is clustered by pupil: use the pupil count for its standard error
-    p_abs = float(tot_abs or 0) / tot_pos
-    res["overall_absence"] = (
-        100 * p_abs,
-        100 * 2 * math.sqrt(p_abs * (1 - p_abs) / n_ab),
-        f"{n_ab:,} pupil-years",
-    )
-    p_un = float(tot_un or 0) / tot_pos
-    res["unauthorised_absence"] = (100 * p_un, 100 * 2 * math.sqrt(p_un * (1 - p_un) / n_ab), "")
-    res["persistent_absence"] = (*prop(pa_n, n_ab), "")
-    res["severe_absence"] = (*prop(sa_n, n_ab), "")
+    for figure, sessions, detail in (
+        ("overall_absence", absent, f"{pupil_years:,} pupil-years"),
+        ("unauthorised_absence", unauthorised, ""),
+    ):
+        rate = float(sessions or 0) / possible
+        res[figure] = (100 * rate, 100 * 2 * math.sqrt(rate * (1 - rate) / pupil_years), detail)
+    res["persistent_absence"] = (*_proportion(persistent, pupil_years), "")
+    res["severe_absence"] = (*_proportion(severe, pupil_years), "")
 
-    def pa_ratio(cond_a: str, cond_b: str) -> tuple[float, float, str]:
-        a_n, a_k, b_n, b_k = _q(
-            con,
-            f"SELECT count(*) FILTER ({cond_a}), count(*) FILTER ({cond_a} AND rate >= 0.1), "
-            f"count(*) FILTER ({cond_b}), count(*) FILTER ({cond_b} AND rate >= 0.1) FROM ab",
-        )[0]
+    counts = {group: (n, k) for group, n, k in _query(con, "persistent_absence_by_group")}
+    for figure, (group, reference) in _PERSISTENT_ABSENCE_RATIOS.items():
+        (a_n, a_k), (b_n, b_k) = counts.get(group, (0, 0)), counts.get(reference, (0, 0))
         if not (a_n and b_n and a_k >= 3 and b_k >= 3):
-            return (0.0, float("inf"), "too few pupils to test")
-        r = (a_k / a_n) / (b_k / b_n)
+            res[figure] = (0.0, float("inf"), "too few pupils to test")
+            continue
         se_log = math.sqrt(1 / a_k + 1 / b_k)
-        return (r, ("logratio", se_log), f"{a_k / a_n:.1%} vs {b_k / b_n:.1%}")
+        res[figure] = (
+            (a_k / a_n) / (b_k / b_n),
+            ("logratio", se_log),
+            f"{a_k / a_n:.1%} vs {b_k / b_n:.1%}",
+        )
+    cin_n, cin_k = counts.get("cin", (0, 0))
+    res["pa_cin"] = (*_proportion(cin_k, cin_n), f"{cin_n:,} CIN pupil-years")
+    return res
 
-    res["pa_ratio_fsm"] = pa_ratio("WHERE fsm", "WHERE NOT fsm")
-    res["pa_ratio_ehcp"] = pa_ratio("WHERE sen = 'E'", "WHERE sen = 'N'")
-    res["pa_ratio_sen_support"] = pa_ratio("WHERE sen = 'K'", "WHERE sen = 'N'")
-    cin_n, cin_k = _q(
-        con, "SELECT count(*), count(*) FILTER (WHERE rate >= 0.1) FROM ab WHERE cin"
-    )[0]
-    res["pa_cin"] = (*prop(cin_k, cin_n), f"{cin_n:,} CIN pupil-years")
 
-    # register figures
-    def open_on(event: str, day: date) -> int:
-        return _q(
-            con,
-            "SELECT count(DISTINCT pupil_id) FROM register_events WHERE event_type = ? "
-            "AND start_date <= ? AND (end_date IS NULL OR end_date >= ?)",
-            [event, day, day],
-        )[0][0]
+def _register_figures(con, full: list[int], census_days: list[date]) -> dict[str, Measured]:
+    """Register episodes open on census day and over the year, per 100 pupils on roll."""
 
-    def headcount_on(day: date) -> int:
-        return _q(
-            con,
-            "SELECT count(DISTINCT pupil_id) FROM enrolments WHERE enrolment_status <> 'S' "
-            "AND start_date <= ? AND (end_date IS NULL OR end_date >= ?)",
-            [day, day],
-        )[0][0]
+    def on_roll(day: date) -> int:
+        return max(_query(con, "on_roll", day=day)[0][0], 1)
 
-    def census_rate(event: str) -> tuple[float, float, str]:
-        days = census_autumn or [date(full[-1], 10, 3)]
-        k = sum(open_on(event, d) for d in days)
-        n = sum(max(headcount_on(d), 1) for d in days)
+    def count(query: str, event: str, first_day: date, last_day: date) -> int:
+        return _query(con, query, event_type=event, first_day=first_day, last_day=last_day)[0][0]
+
+    def census_rate(event: str) -> Measured:
+        days = census_days or [date(full[-1], 10, 3)]
+        k = sum(count("register_open", event, day, day) for day in days)
+        n = sum(on_roll(day) for day in days)
         return 100 * k / n, 100 * _se_scale(k) / n, f"{k} open / {n:,} on roll"
 
-    res["ehe_census"] = census_rate("EHE")
-    res["cme_census"] = census_rate("CME_REFERRAL")
-    res["reduced_timetable_open"] = census_rate("REDUCED_TIMETABLE")
-    res["medical_s19_open"] = census_rate("MEDICAL_S19")
+    def in_year(event: str, query: str) -> Measured:
+        k = sum(count(query, event, date(y, 9, 1), date(y + 1, 8, 31)) for y in full)
+        n = sum(on_roll(date(y + 1, 1, 16)) for y in full)
+        return 100 * k / n, 100 * _se_scale(k) / n, f"{k} / {n:,}"
 
-    def in_year(event: str, kind: str) -> tuple[float, float, str]:
-        k_tot, n_tot = 0, 0
-        for y in full:
-            a, b = date(y, 9, 1), date(y + 1, 8, 31)
-            if kind == "any":
-                sql = (
-                    "SELECT count(DISTINCT pupil_id) FROM register_events WHERE event_type = ? "
-                    "AND start_date <= ? AND (end_date IS NULL OR end_date >= ?)"
-                )
-                k = _q(con, sql, [event, b, a])[0][0]
-            elif kind == "new":
-                sql = "SELECT count(*) FROM register_events WHERE event_type = ? AND start_date BETWEEN ? AND ?"
-                k = _q(con, sql, [event, a, b])[0][0]
-            else:  # returned
-                sql = (
-                    "SELECT count(*) FROM register_events WHERE event_type = ? AND end_date BETWEEN ? AND ? "
-                    "AND outcome = 'RETURNED_TO_SCHOOL'"
-                )
-                k = _q(con, sql, [event, a, b])[0][0]
-            k_tot += k
-            n_tot += max(headcount_on(date(y + 1, 1, 16)), 1)
-        return 100 * k_tot / n_tot, 100 * _se_scale(k_tot) / n_tot, f"{k_tot} / {n_tot:,}"
-
-    res["cme_any_point"] = in_year("CME_REFERRAL", "any")
-    res["ehe_new_per_100"] = in_year("EHE", "new")
-    res["ehe_any_point_per_100"] = in_year("EHE", "any")
-    res["ehe_returned_per_100"] = in_year("EHE", "returned")
-    con.close()
-    return res
+    return {
+        "ehe_census": census_rate("EHE"),
+        "cme_census": census_rate("CME_REFERRAL"),
+        "reduced_timetable_open": census_rate("REDUCED_TIMETABLE"),
+        "medical_s19_open": census_rate("MEDICAL_S19"),
+        "cme_any_point": in_year("CME_REFERRAL", "register_open"),
+        "ehe_new_per_100": in_year("EHE", "register_started"),
+        "ehe_any_point_per_100": in_year("EHE", "register_open"),
+        "ehe_returned_per_100": in_year("EHE", "register_returned"),
+    }
 
 
 def check_calibration(source: Any) -> CalibrationResult:

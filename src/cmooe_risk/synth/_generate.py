@@ -31,6 +31,8 @@ from cmooe_risk.synth._population import (
 )
 from cmooe_risk.synth._profile import Profile, load_profile
 from cmooe_risk.synth._simulate import (
+    EXCLUSION_CATEGORIES,
+    EXCLUSION_STATUSES,
     LEAVING,
     OUTCOMES,
     REGISTER,
@@ -540,12 +542,12 @@ def _write_exclusions(
             "pupil_id": _upn(pop, ex["pupil"][ok]),
             "urn": wr.ints(schools.urn[ex["school"][ok]]),
             "start_date": wr.dates(d[ok]),
-            "category": wr.labels(("FIXD", "LNCH", "PERM"), ex["category"][ok]),
+            "category": wr.labels(EXCLUSION_CATEGORIES, ex["category"][ok]),
             "sessions": wr.ints(ex["sessions"][ok], null_below=1),
             "reason_1": wr.labels(SUSPENSION_REASONS, ex["r1"][ok]),
             "reason_2": wr.labels(SUSPENSION_REASONS, ex["r2"][ok]),
             "reason_3": wr.labels(SUSPENSION_REASONS, np.full(int(ok.sum()), -1)),
-            "status": wr.labels(("UPHELD", "PENDING", "REINSTATED", "WITHDRAWN"), ex["status"][ok]),
+            "status": wr.labels(EXCLUSION_STATUSES, ex["status"][ok]),
         }
     )
     return wr.write_table(out, "exclusions", table, fmt)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from cmooe_risk.synth._calendar_model import Timeline
-from cmooe_risk.synth._latent import AP
+from cmooe_risk.synth._latent import AP, Hazards
 from cmooe_risk.synth._population import Population, Schools
 from cmooe_risk.synth._profile import Profile
-from cmooe_risk.synth._simulate import REG_C2, REG_D, REG_E, REG_K, REG_O, Simulation
+from cmooe_risk.synth._simulate import REGIME_C2, REGIME_D, REGIME_E, REGIME_K, REGIME_O, Simulation
 
 __all__ = ["CODES", "AbsenceRecords", "MarkBlock", "generate_marks"]
 
@@ -131,7 +131,7 @@ def _school_matrix(
 
 
 #: regimes set by episodes the LA records (O, the disappeared's absence, is not one)
-KNOWN_REGIMES = (REG_C2, REG_D, REG_K, REG_E)
+KNOWN_REGIMES = (REGIME_C2, REGIME_D, REGIME_K, REGIME_E)
 
 
 def _regime_matrix(
@@ -139,7 +139,7 @@ def _regime_matrix(
     day_lo: int,
     day_hi: int,
     sim: Simulation,
-    regimes: tuple[int, ...] = (REG_C2, REG_D, REG_K, REG_O, REG_E),
+    regimes: tuple[int, ...] = (REGIME_C2, REGIME_D, REGIME_K, REGIME_O, REGIME_E),
 ) -> np.ndarray:
     """The regime painting each row pupil's days, later ``regimes`` winning."""
     iv = sim.intervals
@@ -183,152 +183,220 @@ def generate_marks(
     """
     initial_school = np.full(len(pop), -1, dtype=np.int32)
     initial_school[sim.initial_roll["pupil"]] = sim.initial_roll["school"]
-    cal = tl.calendar
-    all_days = cal.days
-    inset_all = cal.inset
-    state_mult = state_multipliers(profile)
+    state_multiplier = state_multipliers(profile)
     base_rate = profile.rates.overall_absence.value
-    end = tl.end
-    for y in tl.years:
-        yd = all_days[cal.academic_year == y]
-        yinset = inset_all[cal.academic_year == y]
-        yd_keep = yd <= end
-        yd, yinset = yd[yd_keep], yinset[yd_keep]
-        if not len(yd):
+    for year in tl.years:
+        days = _year_days(tl, year)
+        if days is None:
             continue
-        # pupil-day index range of this year's pupil days
-        lo = int(np.searchsorted(tl.days, yd[0]))
-        hi = int(np.searchsorted(tl.days, yd[-1], side="right"))
-        pupil_days = tl.days[lo:hi]
-        n_days = hi - lo
-        # column of each calendar day (pupil or INSET) in the pupil-day grid
-        hz = hazards_by_year[y]
-        # pupils with any roll presence in the year
-        on_any = initial_school >= 0
-        changed = np.unique(sim.roll["pupil"][(sim.roll["day"] < hi)])
-        cand = np.union1d(np.flatnonzero(on_any), changed)
-        month = pupil_days.astype("datetime64[M]").astype(int) % 12 + 1
-        season = np.where(
-            np.isin(month, [12, 1, 2]), 1.35, np.where(np.isin(month, [6, 7]), 0.8, 1.0)
-        )
-        dow = ((pupil_days.astype(np.int64) + 3) % 7).astype(int)
-        dowm = np.array([1.12, 0.92, 0.9, 0.93, 1.18])[np.minimum(dow, 4)]
-        day_factor = season * dowm
-        day_factor /= day_factor.mean()
-        week_of_day = tl.day_week[lo:hi]
-        first_week = int(week_of_day[0])
-        act = np.flatnonzero(
-            hz.active & (sim.state[:, min(first_week, sim.state.shape[1] - 1)] >= 0)
-        )
-        st0 = np.clip(sim.state[act, min(first_week, sim.state.shape[1] - 1)], 0, 8)
-        norm = (
-            float((sim.absence_propensity[act] * hz.absence[act] * state_mult[st0]).mean())
-            if len(act)
-            else 1.0
-        )
+        hazards = hazards_by_year[year]
+        norm = _absence_norm(sim, hazards, state_multiplier, int(days.week[0]))
         if records is not None:
-            records.scale[y] = base_rate / norm * ABSENCE_SCALE
-            stop = min(hi, len(records.day_factor))
-            records.day_factor[lo:stop] = day_factor[: stop - lo]
-        for b0 in range(0, len(cand), block):
-            rows = cand[b0 : b0 + block]
-            sch = _school_matrix(rows, lo, hi, sim, initial_school)
-            keep = (sch >= 0).any(axis=1)
-            rows, sch = rows[keep], sch[keep]
+            records.scale[year] = base_rate / norm * ABSENCE_SCALE
+            stop = min(days.hi, len(records.day_factor))
+            records.day_factor[days.lo : stop] = days.factor[: stop - days.lo]
+        # pupils on a roll at the start or whose roll changed before the year's end
+        changed = np.unique(sim.roll["pupil"][(sim.roll["day"] < days.hi)])
+        candidates = np.union1d(np.flatnonzero(initial_school >= 0), changed)
+        for first in range(0, len(candidates), block):
+            rows = candidates[first : first + block]
+            school = _school_matrix(rows, days.lo, days.hi, sim, initial_school)
+            on_a_roll = (school >= 0).any(axis=1)
+            rows, school = rows[on_a_roll], school[on_a_roll]
             if not len(rows):
                 continue
-            reg = _regime_matrix(rows, lo, hi, sim)
-            n_rows = len(rows)
-            st = sim.state[rows][:, np.minimum(week_of_day, sim.state.shape[1] - 1)]
-            stm = state_mult[np.clip(st, 0, 8)]
-            stm = np.where(
-                sch >= 0, np.where(schools.phase[np.maximum(sch, 0)] == 3, state_mult[AP], stm), stm
+            regime = _regime_matrix(rows, days.lo, days.hi, sim)
+            p = _absence_probability(
+                sim, hazards, schools, rows, school, days, state_multiplier, base_rate / norm
             )
-            prop = sim.absence_propensity[rows] * hz.absence[rows]
-            p = base_rate / norm * prop[:, None] * stm * day_factor[None, :] * ABSENCE_SCALE
-            p = np.minimum(p, 0.97).astype(np.float32)
-            u = rng.random((n_rows, n_days), dtype=np.float32)
-            absent_day = u < p
+            absent_day = rng.random(p.shape, dtype=np.float32) < p
             if records is not None:
-                _record_plain_days(records, rows, lo, sch, reg, absent_day, sim, schools)
-            part = rng.random((n_rows, n_days), dtype=np.float32)
-            # most absences are whole days; some only AM or PM
-            am_abs = absent_day & (part < 0.92)
-            pm_abs = absent_day & ((part < 0.86) | (part >= 0.92))
-            # the reason for each absent day: mostly illness, more often O for high absentees
-            cells = np.flatnonzero(absent_day.ravel())
-            w = np.clip((p.ravel()[cells] - 0.05) / 0.3, 0, 1)[:, None]
-            probs = (1 - w) * _ABS_LO + w * _ABS_HI
-            cum = np.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
-            pick = (rng.random((len(cells), 1)) > cum).sum(axis=1)
-            reason = np.zeros(n_rows * n_days, dtype=np.uint8)
-            reason[cells] = _ABS_CODE[np.minimum(pick, len(_ABS_CODE) - 1)]
-            reason = reason.reshape(n_rows, n_days)
-            del probs, cum, w, cells, pick
-            extra = rng.random((n_rows, n_days, 2), dtype=np.float32)
-            codes = np.empty((n_rows, n_days, 2), dtype=np.uint8)
-            codes[..., 0] = _C["/"]
-            codes[..., 1] = _C["\\"]
-            late = extra < 0.02
-            codes[late] = _C["L"]
-            trip = extra > 0.996
-            codes[trip] = _C["V"]
-            codes[..., 0][am_abs] = reason[am_abs]
-            codes[..., 1][pm_abs] = reason[pm_abs]
-            # single-session absences are mostly appointments or lateness
-            one = am_abs ^ pm_abs
-            codes[..., 0][one & am_abs & (reason == _C["I"])] = _C["M"]
-            # regimes override
-            codes[..., 1][reg == REG_C2] = _C["C2"]
-            for regime, code in ((REG_D, "D"), (REG_K, "K"), (REG_O, "O"), (REG_E, "E")):
-                m = reg == regime
-                codes[..., 0][m] = _C[code]
-                codes[..., 1][m] = _C[code]
-            # flatten on-roll pupil days, then add INSET days
-            r_idx, d_idx = np.nonzero(sch >= 0)
-            n_pd = len(r_idx)
-            pupil = np.repeat(rows[r_idx].astype(np.int32), 2)
-            urn = np.repeat(schools.urn[sch[r_idx, d_idx]], 2)
-            day = np.repeat(pupil_days[d_idx], 2)
-            session = np.tile(np.array([0, 1], dtype=np.int8), n_pd)
-            code = codes[r_idx, d_idx].reshape(-1)
-            # INSET days: '#' for pupils on a roll on the next pupil day
-            ins_days = yd[yinset]
-            if len(ins_days):
-                col = np.clip(np.searchsorted(pupil_days, ins_days), 0, n_days - 1)
-                s_ins = sch[:, col]
-                ri, ci = np.nonzero(s_ins >= 0)
-                pupil = np.concatenate([pupil, np.repeat(rows[ri].astype(np.int32), 2)])
-                urn = np.concatenate([urn, np.repeat(schools.urn[s_ins[ri, ci]], 2)])
-                day = np.concatenate([day, np.repeat(ins_days[ci], 2)])
-                session = np.concatenate(
-                    [session, np.tile(np.array([0, 1], dtype=np.int8), len(ri))]
-                )
-                code = np.concatenate([code, np.full(2 * len(ri), _C["#"], dtype=np.uint8)])
-            k = len(pupil)
-            offs = np.where(session == 0, _AM, _PM) + 60 * rng.integers(0, 30, k)
-            rec = day.astype("datetime64[s]") + offs.astype("timedelta64[s]")
-            # some absences are first entered as N and corrected days later: both versions
-            corr = _CORRECTABLE[code] & (rng.random(k, dtype=np.float32) < 0.2)
-            ci = np.flatnonzero(corr)
-            later = (
-                day[ci].astype("datetime64[s]")
-                + rng.integers(1, 6, len(ci)).astype("timedelta64[D]")
-                + (60 * rng.integers(9 * 60, 16 * 60, len(ci))).astype("timedelta64[s]")
-            )
-            in_time = later.astype("datetime64[D]") <= end
-            final_code = code[ci].copy()
-            code[ci] = _C["N"]  # the first version, on the session day
-            ci2 = ci[in_time]
-            yield MarkBlock(
-                pupil=np.concatenate([pupil, pupil[ci2]]),
-                urn=np.concatenate([urn, urn[ci2]]),
-                day=np.concatenate([day, day[ci2]]),
-                session=np.concatenate([session, session[ci2]]),
-                code=np.concatenate([code, final_code[in_time]]),
-                recorded_at=np.concatenate([rec, later[in_time]]),
-            )
-            del codes, reg, sch, u, p, absent_day, part, extra
+                _record_plain_days(records, rows, days.lo, school, regime, absent_day, sim, schools)
+            codes = _session_codes(rng, p, absent_day, regime)
+            yield _versions(rng, *_on_roll_sessions(rows, school, codes, days, schools), tl.end)
+            # free this block's matrices before the next block's are built (memory peak)
+            del school, regime, p, absent_day, codes
+
+
+@dataclass
+class _YearDays:
+    """An academic year's days in the data: the pupil days (the columns of a block's
+    matrices, ``lo`` to ``hi`` in the timeline) and the INSET days between them."""
+
+    lo: int
+    hi: int
+    pupil_days: np.ndarray
+    inset_days: np.ndarray
+    week: np.ndarray  # school week of each pupil day
+    factor: np.ndarray  # absence by season and weekday, mean 1
+
+
+def _year_days(tl: Timeline, year: int) -> _YearDays | None:
+    """The days of ``year`` up to the end of the data (None: the year has not started)."""
+    cal = tl.calendar
+    in_year = cal.academic_year == year
+    days, inset = cal.days[in_year], cal.inset[in_year]
+    in_data = days <= tl.end
+    days, inset = days[in_data], inset[in_data]
+    if not len(days):
+        return None
+    lo = int(np.searchsorted(tl.days, days[0]))
+    hi = int(np.searchsorted(tl.days, days[-1], side="right"))
+    pupil_days = tl.days[lo:hi]
+    return _YearDays(lo, hi, pupil_days, days[inset], tl.day_week[lo:hi], _day_factor(pupil_days))
+
+
+def _day_factor(pupil_days: np.ndarray) -> np.ndarray:
+    """Absence by day: more in winter (illness), less in June and July, more on Mondays
+    and Fridays; scaled to mean 1 over the days."""
+    month = pupil_days.astype("datetime64[M]").astype(int) % 12 + 1
+    season = np.where(np.isin(month, [12, 1, 2]), 1.35, np.where(np.isin(month, [6, 7]), 0.8, 1.0))
+    weekday = ((pupil_days.astype(np.int64) + 3) % 7).astype(int)
+    factor = season * np.array([1.12, 0.92, 0.9, 0.93, 1.18])[np.minimum(weekday, 4)]
+    factor /= factor.mean()
+    return factor
+
+
+def _absence_norm(
+    sim: Simulation, hazards: Hazards, state_multiplier: np.ndarray, first_week: int
+) -> float:
+    """Mean absence multiplier of the pupils in the LA in the year's first week: the
+    profile's absence rate is the mean, so the multipliers are divided by it."""
+    column = min(first_week, sim.state.shape[1] - 1)
+    present = np.flatnonzero(hazards.active & (sim.state[:, column] >= 0))
+    if not len(present):
+        return 1.0
+    state = np.clip(sim.state[present, column], 0, 8)
+    multiplier = sim.absence_propensity[present] * hazards.absence[present]
+    return float((multiplier * state_multiplier[state]).mean())
+
+
+def _absence_probability(
+    sim: Simulation,
+    hazards: Hazards,
+    schools: Schools,
+    rows: np.ndarray,
+    school: np.ndarray,
+    days: _YearDays,
+    state_multiplier: np.ndarray,
+    base_over_norm: float,
+) -> np.ndarray:
+    """The probability that each row pupil is absent on each pupil day (float32)."""
+    state = sim.state[rows][:, np.minimum(days.week, sim.state.shape[1] - 1)]
+    multiplier = state_multiplier[np.clip(state, 0, 8)]
+    # at a PRU or AP the AP state's multiplier applies, whatever the behaviour state
+    at_ap = schools.phase[np.maximum(school, 0)] == 3
+    multiplier = np.where(
+        school >= 0, np.where(at_ap, state_multiplier[AP], multiplier), multiplier
+    )
+    propensity = sim.absence_propensity[rows] * hazards.absence[rows]
+    p = base_over_norm * propensity[:, None] * multiplier * days.factor[None, :] * ABSENCE_SCALE
+    return np.minimum(p, 0.97).astype(np.float32)
+
+
+def _session_codes(
+    rng: np.random.Generator, p: np.ndarray, absent_day: np.ndarray, regime: np.ndarray
+) -> np.ndarray:
+    """The AM and PM codes (rows, days, 2) of every pupil day: present, late, on a trip,
+    absent for a reason, or the code of the regime an episode paints over the day."""
+    n_rows, n_days = absent_day.shape
+    part = rng.random((n_rows, n_days), dtype=np.float32)
+    # most absences are whole days; some only AM or PM
+    am_absent = absent_day & (part < 0.92)
+    pm_absent = absent_day & ((part < 0.86) | (part >= 0.92))
+    reason = _absence_reasons(rng, p, absent_day)
+    extra = rng.random((n_rows, n_days, 2), dtype=np.float32)
+    codes = np.empty((n_rows, n_days, 2), dtype=np.uint8)
+    codes[..., 0] = _C["/"]
+    codes[..., 1] = _C["\\"]
+    codes[extra < 0.02] = _C["L"]
+    codes[extra > 0.996] = _C["V"]
+    codes[..., 0][am_absent] = reason[am_absent]
+    codes[..., 1][pm_absent] = reason[pm_absent]
+    # single-session absences are mostly appointments or lateness
+    one_session = am_absent ^ pm_absent
+    codes[..., 0][one_session & am_absent & (reason == _C["I"])] = _C["M"]
+    # regimes override
+    codes[..., 1][regime == REGIME_C2] = _C["C2"]
+    for painted, code in ((REGIME_D, "D"), (REGIME_K, "K"), (REGIME_O, "O"), (REGIME_E, "E")):
+        covered = regime == painted
+        codes[..., 0][covered] = _C[code]
+        codes[..., 1][covered] = _C[code]
+    return codes
+
+
+def _absence_reasons(rng: np.random.Generator, p: np.ndarray, absent_day: np.ndarray) -> np.ndarray:
+    """The reason code of each absent day (0 elsewhere): mostly illness, more often O
+    (unauthorised, other) for high absentees."""
+    cells = np.flatnonzero(absent_day.ravel())
+    high = np.clip((p.ravel()[cells] - 0.05) / 0.3, 0, 1)[:, None]
+    probs = (1 - high) * _ABS_LO + high * _ABS_HI
+    cumulative = np.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
+    pick = (rng.random((len(cells), 1)) > cumulative).sum(axis=1)
+    reason = np.zeros(absent_day.size, dtype=np.uint8)
+    reason[cells] = _ABS_CODE[np.minimum(pick, len(_ABS_CODE) - 1)]
+    return reason.reshape(absent_day.shape)
+
+
+def _on_roll_sessions(
+    rows: np.ndarray, school: np.ndarray, codes: np.ndarray, days: _YearDays, schools: Schools
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """pupil, URN, day, session and code of every session on a roll, then of the INSET
+    days ('#' for pupils on a roll on the next pupil day)."""
+    row_index, day_index = np.nonzero(school >= 0)
+    pupil = np.repeat(rows[row_index].astype(np.int32), 2)
+    urn = np.repeat(schools.urn[school[row_index, day_index]], 2)
+    day = np.repeat(days.pupil_days[day_index], 2)
+    session = np.tile(np.array([0, 1], dtype=np.int8), len(row_index))
+    code = codes[row_index, day_index].reshape(-1)
+    if len(days.inset_days):
+        n_days = len(days.pupil_days)
+        column = np.clip(np.searchsorted(days.pupil_days, days.inset_days), 0, n_days - 1)
+        school_next = school[:, column]
+        row_index, inset_index = np.nonzero(school_next >= 0)
+        pupil = np.concatenate([pupil, np.repeat(rows[row_index].astype(np.int32), 2)])
+        urn = np.concatenate([urn, np.repeat(schools.urn[school_next[row_index, inset_index]], 2)])
+        day = np.concatenate([day, np.repeat(days.inset_days[inset_index], 2)])
+        session = np.concatenate(
+            [session, np.tile(np.array([0, 1], dtype=np.int8), len(row_index))]
+        )
+        code = np.concatenate([code, np.full(2 * len(row_index), _C["#"], dtype=np.uint8)])
+    return pupil, urn, day, session, code
+
+
+def _versions(
+    rng: np.random.Generator,
+    pupil: np.ndarray,
+    urn: np.ndarray,
+    day: np.ndarray,
+    session: np.ndarray,
+    code: np.ndarray,
+    end: np.datetime64,
+) -> MarkBlock:
+    """The marks as recorded: each at its register's time on the day, and some absences
+    first entered as N and corrected days later (both versions, when the correction is
+    in the data)."""
+    count = len(pupil)
+    offset = np.where(session == 0, _AM, _PM) + 60 * rng.integers(0, 30, count)
+    recorded_at = day.astype("datetime64[s]") + offset.astype("timedelta64[s]")
+    corrected = np.flatnonzero(_CORRECTABLE[code] & (rng.random(count, dtype=np.float32) < 0.2))
+    later = (
+        day[corrected].astype("datetime64[s]")
+        + rng.integers(1, 6, len(corrected)).astype("timedelta64[D]")
+        + (60 * rng.integers(9 * 60, 16 * 60, len(corrected))).astype("timedelta64[s]")
+    )
+    in_time = later.astype("datetime64[D]") <= end
+    final_code = code[corrected].copy()
+    code[corrected] = _C["N"]  # the first version, on the session day
+    kept = corrected[in_time]
+    return MarkBlock(
+        pupil=np.concatenate([pupil, pupil[kept]]),
+        urn=np.concatenate([urn, urn[kept]]),
+        day=np.concatenate([day, day[kept]]),
+        session=np.concatenate([session, session[kept]]),
+        code=np.concatenate([code, final_code[in_time]]),
+        recorded_at=np.concatenate([recorded_at, later[in_time]]),
+    )
 
 
 #: scales the absence model so overall absence lands on the profile's figure (set by tuning)
@@ -367,7 +435,7 @@ def _record_plain_days(
         return
     known = _regime_matrix(rows, lo, lo + sch.shape[1], sim, KNOWN_REGIMES)[:, :width] > 0
     on = (sch[:, :width] >= 0) & ~known
-    absent = absent_day[:, :width] | (regime[:, :width] == REG_O)
+    absent = absent_day[:, :width] | (regime[:, :width] == REGIME_O)
     at_ap = schools.phase[np.maximum(sch[:, :width], 0)] == 3
     code = np.where(absent, DAY_ABSENT, DAY_PRESENT) + np.where(at_ap, 2, 0)
     records.day[rows, lo:stop] = np.where(on, code, DAY_NONE).astype(np.uint8)

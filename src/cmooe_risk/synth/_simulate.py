@@ -1,8 +1,25 @@
 """Run the latent chain week by week, with the school roll, episodes and events it drives.
 
-Everything is vectorised over pupils; the only Python loop is over school weeks.
-Records are collected as arrays of pupil-day indices (positions in the timeline's
-pupil days) and turned into dates by the writer.
+:func:`simulate` starts every pupil on roll at the start from a burnt-in latent state
+(:mod:`cmooe_risk.synth._latent`), then steps the chain one school week at a time. Each
+week, in this order:
+
+1. at the start of an academic year, Year 11 leave and Year 6 move up to secondary;
+2. pupils arrive (a new Reception cohort, pupils moving into the LA);
+3. every pupil in the LA draws the next latent state, and the moves between states
+   become records: permanent exclusions, home education, disappearances and CME
+   referrals, returns to school, moves out of the LA;
+4. pupils on a roll all week may be suspended or start a reduced timetable, medical
+   (s.19) education, an off-site direction, a managed move or an in-year transfer;
+5. arrangements whose planned end falls in the week end.
+
+Everything is vectorised over pupils; the only Python loop is over school weeks. Records
+are collected as arrays of pupil-day indices (positions in the timeline's pupil days)
+and turned into dates by the writer.
+
+The order of the random draws is part of the output: the same seed must give the same
+bytes (``tests/synth/test_byte_identical.py``), so a change of the order is a change of
+the generator, not a refactor.
 """
 
 from __future__ import annotations
@@ -22,6 +39,7 @@ from cmooe_risk.synth._latent import (
     M2,
     P1,
     P2,
+    Hazards,
     Scales,
     compute_scales,
     hazards_for_year,
@@ -34,8 +52,10 @@ from cmooe_risk.synth._profile import Profile
 __all__ = ["Simulation", "simulate"]
 
 NOT_HERE = -1  # state code for pupils not (yet / any more) in the LA
+OFF_ROLL = -1  # school of a pupil on no school's roll
+NO_DESTINATION = -1  # destination URN of a leaver, when not known
 
-# leaving reasons (index into this tuple)
+#: reasons for leaving a school roll, as written to enrolments (index into this tuple)
 LEAVING = (
     "TRANSFER",
     "END_OF_PHASE",
@@ -46,8 +66,18 @@ LEAVING = (
     "CME",
     "OTHER",
 )
-R_TRANSFER, R_END, R_MOVED, R_EHE, R_PEX, R_MM, R_CME, R_OTHER = range(len(LEAVING))
+(
+    LEFT_BY_TRANSFER,
+    LEFT_AT_END_OF_PHASE,
+    LEFT_BY_MOVING_OUT,
+    LEFT_FOR_HOME_EDUCATION,
+    LEFT_BY_PERMANENT_EXCLUSION,
+    LEFT_BY_MANAGED_MOVE,
+    LEFT_MISSING_EDUCATION,
+    LEFT_OTHERWISE,
+) = range(len(LEAVING))
 
+#: register episode types, as written to register_events
 REGISTER = (
     "CME_REFERRAL",
     "EHE",
@@ -57,7 +87,20 @@ REGISTER = (
     "ALTERNATIVE_PROVISION",
     "MEDICAL_S19",
 )
-E_CME, E_EHE, E_RT, E_MM, E_OSD, E_AP, E_MED = range(len(REGISTER))
+(
+    MISSING_EDUCATION_EPISODE,
+    HOME_EDUCATION_EPISODE,
+    REDUCED_TIMETABLE_EPISODE,
+    MANAGED_MOVE_EPISODE,
+    OFF_SITE_EPISODE,
+    ALTERNATIVE_PROVISION_EPISODE,
+    MEDICAL_EPISODE,
+) = range(len(REGISTER))
+#: the arrangements a school makes for a pupil on its roll; they end when the pupil
+#: leaves the school (closed in this order, which is the order of their rows)
+ARRANGEMENTS = (REDUCED_TIMETABLE_EPISODE, OFF_SITE_EPISODE, MEDICAL_EPISODE)
+
+#: outcomes of register episodes, as written to register_events
 OUTCOMES = (
     "RETURNED_TO_SCHOOL",
     "REGISTERED_ELSEWHERE",
@@ -69,94 +112,103 @@ OUTCOMES = (
     "BROKE_DOWN",
     "CHILD_LOCATED",
 )
-O_RET, O_ELSE, O_MOVED, O_EHE, O_AP, O_FT, O_DONE, O_BROKE, O_LOCATED = range(len(OUTCOMES))
+(
+    RETURNED_TO_SCHOOL,
+    REGISTERED_ELSEWHERE,
+    MOVED_OUT_OF_LA,
+    BECAME_HOME_EDUCATED,
+    PLACED_IN_AP,
+    BACK_FULL_TIME,
+    COMPLETED,
+    BROKE_DOWN,
+    CHILD_LOCATED,
+) = range(len(OUTCOMES))
 
-# mark regimes painted over days (higher wins)
-REG_NONE, REG_C2, REG_D, REG_O, REG_E, REG_K = range(6)
-_EPISODE_REGIME = {2: REG_C2, 4: REG_D, 6: REG_K}  # E_RT, E_OSD, E_MED
+#: exclusion categories and statuses, as written to exclusions
+EXCLUSION_CATEGORIES = ("FIXD", "LNCH", "PERM")
+FIXED_PERIOD, LUNCHTIME, PERMANENT = range(len(EXCLUSION_CATEGORIES))
+EXCLUSION_STATUSES = ("UPHELD", "PENDING", "REINSTATED", "WITHDRAWN")
+UPHELD, PENDING = 0, 1
+#: a permanent exclusion is still pending when its governors' review (within 15 school
+#: days) falls after the end of the data
+REVIEW_DAYS = 15
+#: school days a permanently excluded pupil is excluded (E) before the LA's provision
+#: starts: the LA must provide full-time education from the sixth day
+DAYS_BEFORE_PROVISION = 5
 
-SUSPENSION_REASONS = (
-    "PD",
-    "VA",
-    "PA",
-    "PP",
-    "VP",
-    "DA",
-    "DM",
-    "OW",
-    "BU",
-    "MT",
-    "RA",
-    "TH",
-    "SM",
-    "LG",
-    "DS",
-    "OT",
-)
-SUSPENSION_REASON_P = np.array(
-    [
-        0.50,
-        0.12,
-        0.08,
-        0.09,
-        0.07,
-        0.03,
-        0.03,
-        0.02,
-        0.02,
-        0.01,
-        0.01,
-        0.005,
-        0.005,
-        0.004,
-        0.003,
-        0.008,
-    ]
-)
-PEX_REASON_P = np.array(
-    [
-        0.39,
-        0.12,
-        0.15,
-        0.10,
-        0.04,
-        0.07,
-        0.02,
-        0.06,
-        0.01,
-        0.01,
-        0.01,
-        0.005,
-        0.01,
-        0.003,
-        0.002,
-        0.01,
-    ]
-)
+#: Mark regimes painted over pupil days by :mod:`cmooe_risk.synth._marks` (see its
+#: ``_regime_matrix`` for which wins where they overlap).
+REGIME_NONE, REGIME_C2, REGIME_D, REGIME_O, REGIME_E, REGIME_K = range(6)
+#: the regime of the days an episode covers: a reduced timetable's missed sessions are
+#: C2, an off-site direction's D (attending the AP it is dual-registered at), medical
+#: education K (arranged by the LA)
+_EPISODE_REGIME = {
+    REDUCED_TIMETABLE_EPISODE: REGIME_C2,
+    OFF_SITE_EPISODE: REGIME_D,
+    MEDICAL_EPISODE: REGIME_K,
+}
+
+#: exclusion reason codes, with their shares among suspensions and permanent exclusions
+_REASON_SHARES = {
+    "PD": (0.50, 0.39),
+    "VA": (0.12, 0.12),
+    "PA": (0.08, 0.15),
+    "PP": (0.09, 0.10),
+    "VP": (0.07, 0.04),
+    "DA": (0.03, 0.07),
+    "DM": (0.03, 0.02),
+    "OW": (0.02, 0.06),
+    "BU": (0.02, 0.01),
+    "MT": (0.01, 0.01),
+    "RA": (0.01, 0.01),
+    "TH": (0.005, 0.005),
+    "SM": (0.005, 0.01),
+    "LG": (0.004, 0.003),
+    "DS": (0.003, 0.002),
+    "OT": (0.008, 0.01),
+}
+SUSPENSION_REASONS = tuple(_REASON_SHARES)
+SUSPENSION_REASON_P = np.array([suspensions for suspensions, _ in _REASON_SHARES.values()])
+PEX_REASON_P = np.array([exclusions for _, exclusions in _REASON_SHARES.values()])
+#: a suspension's length in days, and the share of suspensions of each length
+SUSPENSION_DAYS = np.array([1, 2, 3, 5, 10])
+SUSPENSION_DAYS_P = [0.55, 0.22, 0.12, 0.08, 0.03]
+HALF_DAY_SUSPENSION_P = 0.08
+LUNCHTIME_SUSPENSION_P = 0.03
+#: a managed move is a trial of six weeks at the host school; most are confirmed
+MANAGED_MOVE_TRIAL_DAYS = 30
+MANAGED_MOVE_CONFIRMED_P = 0.7
+#: share of a CME episode's returns to school where the child was located (the rest
+#: were found registered at another school)
+CME_LOCATED_P = 0.3
+#: share of leavers whose new school (outside the LA) is known, from a pool of URNs
+DESTINATION_KNOWN_P = 0.6
+OUT_OF_LA_URNS = 64
 
 
 class _Rows:
     """Append-only columns of arrays, concatenated at the end."""
 
     def __init__(self, *names: str) -> None:
-        self.cols: dict[str, list[np.ndarray]] = {n: [] for n in names}
+        self.columns: dict[str, list[np.ndarray]] = {n: [] for n in names}
 
     def add(self, **values: np.ndarray) -> None:
+        """Append rows; scalars are repeated to the length of the first array."""
         size = None
-        for v in values.values():
-            if isinstance(v, np.ndarray):
-                size = len(v)
+        for value in values.values():
+            if isinstance(value, np.ndarray):
+                size = len(value)
                 break
         if not size:
             return
-        for name, v in values.items():
-            arr = v if isinstance(v, np.ndarray) else np.full(size, v)
-            self.cols[name].append(arr)
+        for name, value in values.items():
+            array = value if isinstance(value, np.ndarray) else np.full(size, value)
+            self.columns[name].append(array)
 
     def done(self) -> dict[str, np.ndarray]:
         return {
-            n: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64))
-            for n, v in self.cols.items()
+            name: (np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
+            for name, parts in self.columns.items()
         }
 
 
@@ -183,12 +235,19 @@ class WeeklyRecords:
 
 @dataclass
 class Simulation:
+    """What :func:`simulate` returns: the latent path and the records it drove.
+
+    Days are pupil-day indices into the timeline (``<= -2``: that many weeks before the
+    window, less two; ``-1``: none); schools are indices into ``Schools``.
+    """
+
     state: np.ndarray  # (n, n_data_weeks + 1) int8: column j = state at the start of week j
     scales: Scales
-    roll: dict[str, np.ndarray]  # pupil, day, school (-1 off roll), reason, dest_urn
-    initial_roll: dict[str, np.ndarray]  # pupil, school, start_date (datetime64)
+    roll: dict[str, np.ndarray]  # pupil, day, school (-1 off roll), reason, dest (URN)
+    initial_roll: dict[str, np.ndarray]  # pupil, school, start (datetime64)
+    #: pupil, school, day, category, sessions (-1: none), r1 and r2 (reasons), status
     exclusions: dict[str, np.ndarray]
-    register: dict[str, np.ndarray]
+    register: dict[str, np.ndarray]  # pupil, type, school, start, stop, outcome
     intervals: dict[str, np.ndarray]  # pupil, start, stop (pupil-day indices), regime
     absence_propensity: np.ndarray
     events: dict[str, np.ndarray] = field(default_factory=dict)  # true outcome events
@@ -203,23 +262,23 @@ class Simulation:
 def event_probabilities(profile: Profile, norms: np.ndarray, weeks_per_year: int) -> np.ndarray:
     """Weekly probabilities of starting a reduced timetable, medical (s.19) education, an
     off-site direction and a managed move, by behaviour state: (4, 3) for one week's
-    ``norms`` (mean relative rates over pupils on a roll, see ``scales_norm_rt``).
+    ``norms`` (mean relative rates over pupils on a roll, see ``_mean_relative_rate``).
     """
     rates = profile.rates
     # open count = inflow x mean duration (8 weeks); 1.3 allows for episodes cut short
-    rt_week = 1.3 * rates.reduced_timetable_open.value / 8.0
+    reduced_timetable = 1.3 * rates.reduced_timetable_open.value / 8.0
     # open medical (s.19) cases = inflow x mean duration (12 weeks)
-    med_week = 1.2 * rates.medical_s19_open.value / 12.0
-    osd_week = rates.off_site_per_100.value / 100 / weeks_per_year
-    mm_week = rates.managed_moves_per_100.value / 100 / weeks_per_year
-    norm_rt, norm_b, norm_med = norms
+    medical = 1.2 * rates.medical_s19_open.value / 12.0
+    off_site = rates.off_site_per_100.value / 100 / weeks_per_year
+    managed_move = rates.managed_moves_per_100.value / 100 / weeks_per_year
+    norm_reduced_timetable, norm_behaviour, norm_medical = norms
     return np.minimum(
         np.stack(
             [
-                rt_week * RT_RELATIVE / norm_rt,
-                med_week * MED_RELATIVE / norm_med,
-                osd_week * 12 / 5 * BEHAVIOUR_RELATIVE / norm_b,
-                mm_week * 12 / 5 * BEHAVIOUR_RELATIVE / norm_b,
+                reduced_timetable * RT_RELATIVE / norm_reduced_timetable,
+                medical * MED_RELATIVE / norm_medical,
+                off_site * 12 / 5 * BEHAVIOUR_RELATIVE / norm_behaviour,
+                managed_move * 12 / 5 * BEHAVIOUR_RELATIVE / norm_behaviour,
             ]
         ),
         1.0,
@@ -233,6 +292,767 @@ BEHAVIOUR_RELATIVE = np.array([0.05, 1.0, 8.0])  # off-site directions and manag
 MED_RELATIVE = np.array([0.7, 2.0, 2.0])
 
 
+def simulate(
+    profile: Profile,
+    pop: Population,
+    schools: Schools,
+    tl: Timeline,
+    rng: np.random.Generator,
+) -> Simulation:
+    """Run the latent chain of every pupil over the data weeks, with what it drives.
+
+    Parameters
+    ----------
+    profile : Profile
+        Rates, latent-chain parameters and risk factors of the LA.
+    pop : Population
+        Pupils: characteristics, allocated schools, week of arrival.
+    schools : Schools
+        The LA's schools, with one AP (pupil referral unit) per locality.
+    tl : Timeline
+        School weeks and pupil days of the data window.
+    rng : numpy.random.Generator
+        The simulation's own stream; the same stream gives the same simulation.
+
+    Returns
+    -------
+    Simulation
+        The latent state of every pupil at the start of each week, the school roll's
+        changes, exclusions, register episodes, the mark regimes they paint over days,
+        the true outcome events and the weekly records the recorded-data ceiling needs.
+    """
+    return _Simulation(profile, pop, schools, tl, rng).run()
+
+
+@dataclass
+class _Moves:
+    """One week's draw of the next latent state for every pupil in the LA."""
+
+    pupils: np.ndarray
+    previous: np.ndarray
+    next: np.ndarray
+    day: np.ndarray  # the day of the move (a random pupil day of the week)
+
+    def __post_init__(self) -> None:
+        self.moved = self.next != self.previous
+        self.was_at_school = self.previous <= M2  # behaviour states 0-2: on a roll
+        self.is_at_school = self.next <= M2
+
+    def where(self, selected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pupils and days of the ``selected`` moves."""
+        return self.pupils[selected], self.day[selected]
+
+
+class _Simulation:
+    """The LA during the simulation: each pupil's latent state, school and open episodes.
+
+    Each kind of event has one method, called in a fixed order by :meth:`week`; the
+    methods append to the record collectors (``roll``, ``exclusions``, ``register``,
+    ``intervals``, ``outcome_events``) and update the state arrays.
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        population: Population,
+        schools: Schools,
+        timeline: Timeline,
+        rng: np.random.Generator,
+    ) -> None:
+        self.profile = profile
+        self.population = population
+        self.schools = schools
+        self.timeline = timeline
+        self.rng = rng
+        n = len(population)
+        n_weeks = timeline.n_data_weeks
+        self.weeks_per_year = timeline.year_weeks(timeline.first_year)
+        self.scales = compute_scales(
+            profile, population, schools, timeline.first_year, self.weeks_per_year
+        )
+        self.pupil_referral_unit = np.array(
+            [schools.of("AP", locality)[0] for locality in range(len(profile.localities))],
+            dtype=np.int32,
+        )
+
+        self.roll = _Rows("pupil", "day", "school", "reason", "dest")
+        self.exclusions = _Rows(
+            "pupil", "school", "day", "category", "sessions", "r1", "r2", "status"
+        )
+        self.register = _Rows("pupil", "type", "school", "start", "stop", "outcome")
+        self.intervals = _Rows("pupil", "start", "stop", "regime")
+        self.outcome_events = _Rows("pupil", "day", "outcome")
+
+        self.state_history = np.full((n, n_weeks + 1), NOT_HERE, dtype=np.int8)
+        self.state = np.full(n, NOT_HERE, dtype=np.int8)
+        self.school = np.full(n, OFF_ROLL, dtype=np.int32)
+        # a pupil's roll changes fall on distinct, increasing days
+        self.last_roll_change = np.full(n, -1, dtype=np.int64)
+        # open register episodes by type: start day (-1: none open), school, planned end
+        self.episode_start = np.full((len(REGISTER), n), -1, dtype=np.int64)
+        self.episode_school = np.full((len(REGISTER), n), -1, dtype=np.int32)
+        self.episode_planned_end = np.full((len(REGISTER), n), -1, dtype=np.int64)
+        # the day a pupil stopped attending, until the CME referral (-1: attending)
+        self.disappeared_on = np.full(n, -1, dtype=np.int64)
+        self.managed_move_trial_end = np.full(n, -1, dtype=np.int64)
+
+        # pupil-level absence propensity: lognormal heterogeneity (PA and SA come from
+        # the tail), scaled to mean 1
+        self.absence_propensity = np.exp(rng.normal(0.0, profile.latent.absence_sd, n))
+        self.absence_propensity_mean = float(self.absence_propensity.mean())
+        self.absence_propensity /= self.absence_propensity_mean
+
+        self.hazards = self._start_in_steady_state()
+
+        self.flags = np.zeros((n, n_weeks), dtype=np.uint16)
+        self.event_norms = np.ones((n_weeks, 3))
+        self.week_event_norms = np.ones(3)
+        self.transfer_probability = profile.rates.transfers_per_year.value / self.weeks_per_year
+        self.destination_urns = rng.choice(800_000, size=OUT_OF_LA_URNS, replace=False) + 100_000
+        self.transitions: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ the weekly loop
+
+    def run(self) -> Simulation:
+        n_weeks = self.timeline.n_data_weeks
+        with step("Simulating pupils week by week", total=n_weeks) as advance:
+            for week in range(n_weeks):
+                self.week(week)
+                advance(1)
+        return self._result()
+
+    def week(self, week: int) -> None:
+        """Step every pupil in the LA one school week on."""
+        tl = self.timeline
+        year = int(tl.week_year[week])
+        new_year = week == 0 or tl.week_year[week - 1] != year
+        if new_year:
+            self.hazards = hazards_for_year(
+                self.profile, self.population, self.schools, year, self.scales
+            )
+            self.transitions = transition_matrices(self.profile, self.hazards, tl.year_weeks(year))
+            if week > 0:
+                self.year_11_leave(week)
+                self.year_6_move_up(week)
+        self.arrivals(week, year)
+        self.state_history[:, week] = self.state
+        moves = self.draw_moves(week)
+        if moves is None:
+            return
+        self.permanent_exclusions(moves)
+        self.home_education(moves)
+        self.missing_to_home_education(moves)
+        self.disappearances(moves)
+        self.missing_education_referrals(moves)
+        self.returns_to_school(moves)
+        self.moves_out_of_la(moves)
+        self.events_on_roll(week, moves, new_year)
+        self.planned_ends(week)
+        self.state[moves.pupils] = moves.next
+
+    # ------------------------------------------------------------------ roll and episodes
+
+    def change_school(
+        self,
+        pupils: np.ndarray,
+        day: np.ndarray,
+        new_school: np.ndarray,
+        reason: int,
+        destination: np.ndarray | None = None,
+    ) -> None:
+        """Move ``pupils`` to ``new_school`` on ``day``; ``reason`` they left the old roll.
+
+        ``destination`` is the URN written as the leaver's destination; by default the
+        new school's.
+        """
+        if not len(pupils):
+            return
+        day = np.maximum(day, self.last_roll_change[pupils] + 1)
+        self.last_roll_change[pupils] = day
+        was_on_roll = self.school[pupils] >= 0
+        if destination is not None:
+            destination_urn = np.asarray(destination, dtype=np.int64)
+        else:
+            new = np.asarray(new_school)
+            destination_urn = np.where(new >= 0, self.schools.urn[np.maximum(new, 0)], -1)
+        ones = np.ones(len(pupils), dtype=np.int32)
+        self.roll.add(
+            pupil=pupils,
+            day=day,
+            school=np.asarray(new_school, dtype=np.int32) * ones,
+            # the first roll of a pupil arriving has no school left behind
+            reason=np.where(was_on_roll, np.asarray(reason) * np.ones(len(pupils), np.int64), -1),
+            dest=destination_urn,
+        )
+        self.school[pupils] = new_school
+
+    def leave_roll(
+        self,
+        pupils: np.ndarray,
+        day: np.ndarray,
+        reason: int,
+        destination: np.ndarray | None = None,
+    ) -> None:
+        """Take ``pupils`` off their school's roll (to no school in the LA)."""
+        if destination is None:
+            destination = np.full(len(pupils), NO_DESTINATION)
+        self.change_school(pupils, day, np.full(len(pupils), OFF_ROLL), reason, destination)
+
+    def open_episode(
+        self,
+        kind: int,
+        pupils: np.ndarray,
+        day: np.ndarray,
+        school: np.ndarray | int,
+        planned_end: np.ndarray | None = None,
+    ) -> None:
+        self.episode_start[kind, pupils] = day
+        self.episode_school[kind, pupils] = school
+        if planned_end is not None:
+            self.episode_planned_end[kind, pupils] = planned_end
+
+    def close_episode(self, kind: int, pupils: np.ndarray, day, outcome) -> None:
+        """Close the open ``kind`` episodes of ``pupils`` (those without one: nothing)."""
+        day = np.broadcast_to(np.asarray(day, dtype=np.int64), pupils.shape)
+        outcome = np.broadcast_to(np.asarray(outcome, dtype=np.int64), pupils.shape)
+        has_one = self.episode_start[kind, pupils] != -1
+        pupils, day, outcome = pupils[has_one], day[has_one], outcome[has_one]
+        if not len(pupils):
+            return
+        start = self.episode_start[kind, pupils]
+        # an episode opened before the window (start <= -2) ends on its day as given
+        stop = np.where(start >= 0, np.maximum(day, start), day)
+        self._record_episode(kind, pupils, stop, outcome, painted_until=day)
+        self.episode_start[kind, pupils] = -1
+        self.episode_planned_end[kind, pupils] = -1
+
+    def _record_episode(
+        self,
+        kind: int,
+        pupils: np.ndarray,
+        stop: np.ndarray,
+        outcome: np.ndarray,
+        painted_until: np.ndarray | int,
+    ) -> None:
+        """Write the open ``kind`` episodes of ``pupils`` to the register (stop -1: still
+        open), and the regime they paint over the days up to ``painted_until``."""
+        start = self.episode_start[kind, pupils]
+        self.register.add(
+            pupil=pupils,
+            type=np.full(len(pupils), kind),
+            school=self.episode_school[kind, pupils],
+            start=start,
+            stop=stop,
+            outcome=outcome,
+        )
+        if kind in _EPISODE_REGIME:
+            self.intervals.add(
+                pupil=pupils,
+                start=start,
+                stop=painted_until,
+                regime=np.full(len(pupils), _EPISODE_REGIME[kind]),
+            )
+
+    def close_arrangements(self, pupils: np.ndarray, day, outcome) -> None:
+        """End the school's arrangements for ``pupils`` (they are leaving its roll)."""
+        for kind in ARRANGEMENTS:
+            self.close_episode(kind, pupils, day, outcome)
+
+    def random_days(self, week: int, count: int) -> np.ndarray:
+        """``count`` pupil days drawn uniformly within ``week``."""
+        return self.timeline.random_day(np.full(count, week), self.rng.random(count))
+
+    # ------------------------------------------------------------------ the start
+
+    def _start_in_steady_state(self) -> Hazards:
+        """Latent states, school rolls and open episodes of the pupils there at the start.
+
+        The chain is burnt in on the first year's dynamics with a pupil who would leave
+        replaced by a newcomer (settled), so the stocks of AP, EHE and CME reach their
+        steady state while the population stays the same. Returns the first year's
+        hazards.
+        """
+        profile, pop, schools, tl = self.profile, self.population, self.schools, self.timeline
+        first_year = tl.first_year
+        hazards = hazards_for_year(profile, pop, schools, first_year, self.scales)
+        weekly = transition_matrices(profile, hazards, self.weeks_per_year)
+        weekly[:, :, M0] += weekly[:, :, LEFT]
+        weekly[:, :, LEFT] = 0.0
+        there = np.flatnonzero((pop.arrive_week == 0) & hazards.active)
+        behaviour = stationary_behaviour(hazards.escalate[there], hazards.recover)
+        state = _draw_categorical(self.rng, behaviour).astype(np.int8)
+        weeks_in_state = np.zeros(len(there), dtype=np.int64)
+        burn_in_weeks = 4 * self.weeks_per_year
+        with step("Burn-in of the latent chain", total=burn_in_weeks) as advance:
+            for _ in range(burn_in_weeks):
+                following = _draw_categorical(self.rng, weekly[there, state]).astype(np.int8)
+                weeks_in_state = np.where(following == state, weeks_in_state + 1, 0)
+                state = following
+                advance(1)
+        # a disappearance in progress at the start is already a referral
+        state[(state == P1) | (state == P2)] = CME
+        self.state[there] = state
+        self.initial_behaviour = np.zeros((len(pop), 3))
+        self.initial_behaviour[there] = _burnt_in_behaviour(behaviour, weekly[there], burn_in_weeks)
+        # second pass: intercepts from the burnt-in states (PEX empties the crisis state)
+        self.scales = compute_scales(
+            profile, pop, schools, first_year, self.weeks_per_year, states=self.state
+        )
+        self._initial_roll(there, state, weeks_in_state)
+        return hazards
+
+    def _initial_roll(
+        self, there: np.ndarray, state: np.ndarray, weeks_in_state: np.ndarray
+    ) -> None:
+        """Rolls and open episodes at the start, from the burnt-in ``state``.
+
+        Pupils in states 0-2 are on their allocated school's roll since they started
+        its phase; pupils in AP are at their locality's PRU since they entered the state.
+        """
+        pop, tl = self.population, self.timeline
+        first_year = tl.first_year
+        days_back = np.ceil(weeks_in_state * 7 * 52 / self.weeks_per_year).astype("timedelta64[D]")
+        state_since = tl.week_monday[0] - days_back - np.timedelta64(1, "D")
+        at_school = state <= M2
+        self.school[there[at_school]] = pop.allocated_school(first_year)[there[at_school]]
+        in_ap = state == AP
+        self.school[there[in_ap]] = self.pupil_referral_unit[pop.locality[there[in_ap]]]
+        year_group = pop.year_group(first_year)[there]
+        phase_started = np.where(
+            (year_group >= 7) & (pop.special_school[there] < 0),
+            pop.cohort[there] + 7,
+            pop.cohort[there],
+        )
+        years = np.unique(phase_started)
+        first_days = np.array([tl.first_day(int(y)) for y in years], dtype="datetime64[D]")
+        admitted = first_days[np.searchsorted(years, phase_started)]
+        admitted = np.where(in_ap, state_since, admitted)
+        on_roll = self.school[there] >= 0
+        self.initial_roll = {
+            "pupil": there[on_roll],
+            "school": self.school[there[on_roll]],
+            "start": admitted[on_roll],
+        }
+        for kind, latent in (
+            (HOME_EDUCATION_EPISODE, EHE),
+            (MISSING_EDUCATION_EPISODE, CME),
+            (ALTERNATIVE_PROVISION_EPISODE, AP),
+        ):
+            in_state = state == latent
+            # <= -2: opened that many weeks (plus two) before the window
+            self.episode_start[kind, there[in_state]] = -(weeks_in_state[in_state] + 2)
+            self.episode_school[kind, there[in_state]] = (
+                self.school[there[in_state]] if latent == AP else -1
+            )
+
+    # ------------------------------------------------------------------ the school year
+
+    def year_11_leave(self, week: int) -> None:
+        """Year 11 leavers (now "Year 12") go off roll at the end of last year."""
+        first_day = np.full(len(self.population), self.timeline.week_start[week], dtype=np.int64)
+        leavers = np.flatnonzero(
+            (self.hazards.year_group == 12) & (self.state != NOT_HERE) & (self.state != LEFT)
+        )
+        on_roll = leavers[self.school[leavers] >= 0]
+        self.leave_roll(on_roll, first_day[on_roll], LEFT_AT_END_OF_PHASE)
+        for kind in (
+            HOME_EDUCATION_EPISODE,
+            ALTERNATIVE_PROVISION_EPISODE,
+            MISSING_EDUCATION_EPISODE,
+            *ARRANGEMENTS,
+        ):
+            self.close_episode(kind, leavers, first_day[leavers] - 1, COMPLETED)
+        self.state[leavers] = LEFT
+
+    def year_6_move_up(self, week: int) -> None:
+        """Year 7 on a primary roll move to their allocated secondary school."""
+        first_day = np.full(len(self.population), self.timeline.week_start[week], dtype=np.int64)
+        movers = np.flatnonzero(
+            (self.hazards.year_group == 7) & (self.state <= M2) & (self.state >= M0)
+        )
+        school = self.school[movers]
+        movers = movers[(school >= 0) & (self.schools.phase[np.maximum(school, 0)] == 0)]
+        self.close_arrangements(movers, first_day[movers] - 1, COMPLETED)
+        self.change_school(
+            movers,
+            first_day[movers],
+            self.population.secondary_school[movers],
+            LEFT_AT_END_OF_PHASE,
+        )
+
+    def arrivals(self, week: int, year: int) -> None:
+        """A new Reception cohort (on the first day) and pupils moving into the LA."""
+        pop = self.population
+        arriving = np.flatnonzero((pop.arrive_week == week) & (week > 0) & self.hazards.active)
+        if not len(arriving):
+            return
+        behaviour = stationary_behaviour(self.hazards.escalate[arriving], self.hazards.recover)
+        self.state[arriving] = _draw_categorical(self.rng, behaviour)
+        day = self.random_days(week, len(arriving))
+        reception = pop.year_group(year)[arriving] == 0
+        day[reception] = self.timeline.week_start[week]
+        self.change_school(arriving, day, self.hazards.school[arriving], LEFT_OTHERWISE)
+
+    # ------------------------------------------------------------------ moves between states
+
+    def draw_moves(self, week: int) -> _Moves | None:
+        """Every pupil in the LA draws next week's state (None: nobody is in the LA)."""
+        pupils = np.flatnonzero((self.state >= 0) & (self.state != LEFT) & self.hazards.active)
+        if not len(pupils):
+            return None
+        previous = self.state[pupils]
+        following = _draw_categorical(self.rng, self.transitions[pupils, previous])
+        following = np.minimum(following.astype(np.int8), LEFT)
+        return _Moves(pupils, previous, following, self.random_days(week, len(pupils)))
+
+    def permanent_exclusions(self, moves: _Moves) -> None:
+        """0-2 -> AP: excluded for five days, then on the roll of the locality's PRU."""
+        pupils, day = moves.where(moves.moved & moves.was_at_school & (moves.next == AP))
+        if not len(pupils):
+            return
+        tl = self.timeline
+        reason_1, reason_2 = _draw_reasons(self.rng, PEX_REASON_P, len(pupils))
+        pending = tl.days[np.minimum(day + REVIEW_DAYS, len(tl.days) - 1)] > tl.end
+        self.exclusions.add(
+            pupil=pupils,
+            school=self.school[pupils],
+            day=day,
+            category=np.full(len(pupils), PERMANENT),
+            sessions=np.full(len(pupils), -1),
+            r1=reason_1,
+            r2=reason_2,
+            status=np.where(pending, PENDING, UPHELD),
+        )
+        self.outcome_events.add(pupil=pupils, day=day, outcome=np.zeros(len(pupils), np.int64))
+        provision_starts = day + DAYS_BEFORE_PROVISION
+        self.intervals.add(
+            pupil=pupils, start=day, stop=provision_starts, regime=np.full(len(pupils), REGIME_E)
+        )
+        self.close_arrangements(pupils, day, PLACED_IN_AP)
+        unit = self.pupil_referral_unit[self.population.locality[pupils]]
+        self.change_school(pupils, provision_starts, unit, LEFT_BY_PERMANENT_EXCLUSION)
+        self.open_episode(ALTERNATIVE_PROVISION_EPISODE, pupils, provision_starts, unit)
+
+    def home_education(self, moves: _Moves) -> None:
+        """0-2 or AP -> EHE: deregistered (after the cooling-off) for home education."""
+        from_roll_or_ap = (moves.previous <= M2) | (moves.previous == AP)
+        pupils, day = moves.where(moves.moved & (moves.next == EHE) & from_roll_or_ap)
+        if not len(pupils):
+            return
+        self.close_episode(ALTERNATIVE_PROVISION_EPISODE, pupils, day, BECAME_HOME_EDUCATED)
+        self.close_arrangements(pupils, day, BECAME_HOME_EDUCATED)
+        on_roll = self.school[pupils] >= 0
+        self.leave_roll(pupils[on_roll], day[on_roll], LEFT_FOR_HOME_EDUCATION)
+        self.open_episode(HOME_EDUCATION_EPISODE, pupils, day, -1)
+
+    def missing_to_home_education(self, moves: _Moves) -> None:
+        """CME -> EHE: a child missing education is found to be home educated."""
+        pupils, day = moves.where(moves.moved & (moves.previous == CME) & (moves.next == EHE))
+        if not len(pupils):
+            return
+        self.close_episode(MISSING_EDUCATION_EPISODE, pupils, day, BECAME_HOME_EDUCATED)
+        self.open_episode(HOME_EDUCATION_EPISODE, pupils, day, -1)
+
+    def disappearances(self, moves: _Moves) -> None:
+        """-> P1: the pupil stops attending; nothing is recorded until the referral."""
+        pupils, day = moves.where(moves.moved & (moves.next == P1))
+        if len(pupils):
+            self.disappeared_on[pupils] = day
+
+    def missing_education_referrals(self, moves: _Moves) -> None:
+        """P2 -> CME: referred as missing education, off roll; absent (O) until then."""
+        pupils, day = moves.where(moves.moved & (moves.previous == P2) & (moves.next == CME))
+        if not len(pupils):
+            return
+        self.outcome_events.add(pupil=pupils, day=day, outcome=np.ones(len(pupils), np.int64))
+        on_roll = self.school[pupils] >= 0
+        self.intervals.add(
+            pupil=pupils[on_roll],
+            start=self.disappeared_on[pupils[on_roll]],
+            stop=day[on_roll],
+            regime=np.full(int(on_roll.sum()), REGIME_O),
+        )
+        self.close_episode(ALTERNATIVE_PROVISION_EPISODE, pupils, day, BROKE_DOWN)
+        self.close_episode(HOME_EDUCATION_EPISODE, pupils, day, BROKE_DOWN)
+        self.close_arrangements(pupils, day, BROKE_DOWN)
+        self.leave_roll(pupils[on_roll], day[on_roll], LEFT_MISSING_EDUCATION)
+        self.open_episode(MISSING_EDUCATION_EPISODE, pupils, day, -1)
+        self.disappeared_on[pupils] = -1
+
+    def returns_to_school(self, moves: _Moves) -> None:
+        """AP, EHE or CME -> 0-2: on the roll of a school of the locality (or special)."""
+        pupils, day = moves.where(moves.moved & moves.is_at_school & ~moves.was_at_school)
+        if not len(pupils):
+            return
+        pop = self.population
+        phase = _phase_of(self.hazards.year_group[pupils])
+        school = _pick_school(self.rng, self.schools, phase, pop.locality[pupils])
+        special = pop.special_school[pupils]
+        school = np.where(special >= 0, special, school)
+        self.close_episode(ALTERNATIVE_PROVISION_EPISODE, pupils, day, RETURNED_TO_SCHOOL)
+        self.close_episode(HOME_EDUCATION_EPISODE, pupils, day, RETURNED_TO_SCHOOL)
+        located = self.rng.random(len(pupils)) < CME_LOCATED_P
+        self.close_episode(
+            MISSING_EDUCATION_EPISODE,
+            pupils,
+            day,
+            np.where(located, CHILD_LOCATED, REGISTERED_ELSEWHERE),
+        )
+        self.change_school(pupils, day, school, LEFT_BY_TRANSFER)
+
+    def moves_out_of_la(self, moves: _Moves) -> None:
+        """-> LEFT: off roll, to a school outside the LA when the destination is known."""
+        pupils, day = moves.where(moves.moved & (moves.next == LEFT))
+        if not len(pupils):
+            return
+        for kind in (
+            ALTERNATIVE_PROVISION_EPISODE,
+            HOME_EDUCATION_EPISODE,
+            MISSING_EDUCATION_EPISODE,
+        ):
+            self.close_episode(kind, pupils, day, MOVED_OUT_OF_LA)
+        self.close_arrangements(pupils, day, BROKE_DOWN)
+        on_roll = self.school[pupils] >= 0
+        leavers = int(on_roll.sum())
+        known = self.rng.random(leavers) < DESTINATION_KNOWN_P
+        urn = self.destination_urns[self.rng.integers(0, OUT_OF_LA_URNS, leavers)]
+        destination = np.where(known, urn, NO_DESTINATION)
+        self.leave_roll(pupils[on_roll], day[on_roll], LEFT_BY_MOVING_OUT, destination)
+
+    # ------------------------------------------------------------------ events on a roll
+
+    def events_on_roll(self, week: int, moves: _Moves, new_year: bool) -> None:
+        """The events of pupils on a roll all week in states 0-2, by behaviour state."""
+        stayed = ~moves.moved | (moves.is_at_school & moves.was_at_school)
+        on_roll = stayed & moves.was_at_school & (self.school[moves.pupils] >= 0)
+        pupils = moves.pupils[on_roll]
+        behaviour = self.state[pupils].astype(np.int64)
+        # one uniform per pupil and kind of event (the column order is the generator's)
+        draws = self.rng.random((len(pupils), 6))
+        suspension, reduced_timetable, off_site, managed_move, transfer, medical = draws.T
+        if new_year or week % 8 == 0:
+            # the arrangements' rates are relative to the pupils on a roll now
+            self.week_event_norms = np.array(
+                [
+                    max(1e-9, _mean_relative_rate(self.hazards, self.state, relative))
+                    for relative in (RT_RELATIVE, BEHAVIOUR_RELATIVE, MED_RELATIVE)
+                ]
+            )
+        self.event_norms[week] = self.week_event_norms
+        p_reduced_timetable, p_medical, p_off_site, p_managed_move = event_probabilities(
+            self.profile, self.week_event_norms, self.weeks_per_year
+        )
+        self._record_possible_events(week)
+        self.suspensions(week, pupils[suspension < self.hazards.suspension[pupils, behaviour]])
+        secondary = self.hazards.year_group[pupils] >= 7
+        self.reduced_timetables(week, pupils, reduced_timetable < p_reduced_timetable[behaviour])
+        self.medical_education(week, pupils, medical < p_medical[behaviour])
+        self.off_site_directions(week, pupils, secondary & (off_site < p_off_site[behaviour]))
+        in_managed_move = self.managed_moves(
+            week, pupils, secondary & (managed_move < p_managed_move[behaviour])
+        )
+        self.transfers(week, pupils, (transfer < self.transfer_probability) & ~in_managed_move)
+
+    def _record_possible_events(self, week: int) -> None:
+        """Which events could happen this week, for every pupil (the ceiling's filter needs
+        it for pupils whose behaviour state it does not know)."""
+        secondary = self.hazards.year_group >= 7
+        no_episode = self.episode_start < 0
+        self.flags[:, week] = (
+            np.where(no_episode[REDUCED_TIMETABLE_EPISODE], CAN_RT, 0)
+            | np.where(no_episode[MEDICAL_EPISODE], CAN_MED, 0)
+            | np.where(no_episode[OFF_SITE_EPISODE] & secondary, CAN_OSD, 0)
+            | np.where(
+                secondary & (self.managed_move_trial_end < self.timeline.week_start[week]),
+                CAN_MM,
+                0,
+            )
+        )
+
+    def suspensions(self, week: int, pupils: np.ndarray) -> None:
+        """Fixed-period suspensions: whole days (marked E), half days or lunchtimes."""
+        self.flags[pupils, week] |= SUSPENDED
+        if not len(pupils):
+            return
+        count = len(pupils)
+        day = self.random_days(week, count)
+        length = SUSPENSION_DAYS[
+            np.searchsorted(
+                np.cumsum(SUSPENSION_DAYS_P), self.rng.random(count), side="right"
+            ).clip(0, len(SUSPENSION_DAYS) - 1)
+        ]
+        half_day = self.rng.random(count) < HALF_DAY_SUSPENSION_P
+        lunchtime = self.rng.random(count) < LUNCHTIME_SUSPENSION_P
+        sessions = np.where(lunchtime, 1, np.where(half_day, 1, 2 * length))
+        reason_1, reason_2 = _draw_reasons(self.rng, SUSPENSION_REASON_P, count)
+        self.exclusions.add(
+            pupil=pupils,
+            school=self.school[pupils],
+            day=day,
+            category=np.where(lunchtime, LUNCHTIME, FIXED_PERIOD),
+            sessions=sessions,
+            r1=reason_1,
+            r2=reason_2,
+            status=np.zeros(count, dtype=np.int64),
+        )
+        # days are painted whole: a half-day or lunchtime suspension leaves the marks
+        whole_days = ~lunchtime & ~half_day
+        self.intervals.add(
+            pupil=pupils[whole_days],
+            start=day[whole_days],
+            stop=day[whole_days] + length[whole_days],
+            regime=np.full(int(whole_days.sum()), REGIME_E),
+        )
+
+    def reduced_timetables(self, week: int, pupils: np.ndarray, starting: np.ndarray) -> None:
+        """A part-time timetable at the pupil's school (C2), 3 weeks or more."""
+        started, day = self._starting(REDUCED_TIMETABLE_EPISODE, RT_STARTED, week, pupils, starting)
+        if len(started):
+            length = 5 * (2 + self.rng.geometric(1 / 6, len(started)))
+            school = self.school[started]
+            self.open_episode(REDUCED_TIMETABLE_EPISODE, started, day, school, day + length)
+
+    def medical_education(self, week: int, pupils: np.ndarray, starting: np.ndarray) -> None:
+        """Education arranged by the LA under s.19 for medical needs (K), 7 weeks or more."""
+        started, day = self._starting(MEDICAL_EPISODE, MED_STARTED, week, pupils, starting)
+        if len(started):
+            length = 5 * (6 + self.rng.geometric(1 / 6, len(started)))
+            self.open_episode(MEDICAL_EPISODE, started, day, self.school[started], day + length)
+
+    def off_site_directions(self, week: int, pupils: np.ndarray, starting: np.ndarray) -> None:
+        """Directed to the locality's PRU for 6 to 12 weeks (secondary, behaviour; D)."""
+        started, day = self._starting(OFF_SITE_EPISODE, OSD_STARTED, week, pupils, starting)
+        if len(started):
+            length = 5 * self.rng.integers(6, 13, len(started))
+            unit = self.pupil_referral_unit[self.population.locality[started]]
+            self.open_episode(OFF_SITE_EPISODE, started, day, unit, day + length)
+
+    def _starting(
+        self, kind: int, flag: int, week: int, pupils: np.ndarray, starting: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``starting`` pupils without a ``kind`` episode open (flagged in the week's
+        records), and their start days (drawn only when there are any)."""
+        starting = starting & (self.episode_start[kind, pupils] < 0)
+        self.flags[pupils[starting], week] |= flag
+        started = pupils[starting]
+        if not len(started):
+            return started, started
+        return started, self.random_days(week, len(started))
+
+    def managed_moves(self, week: int, pupils: np.ndarray, starting: np.ndarray) -> np.ndarray:
+        """A trial at another secondary school; confirmed ones move the pupil's roll.
+
+        Returns which of ``pupils`` started one (a managed move is not also a transfer).
+        """
+        starting = starting & (self.managed_move_trial_end[pupils] < self.timeline.week_start[week])
+        self.flags[pupils[starting], week] |= MM_STARTED
+        started = pupils[starting]
+        if not len(started):
+            return starting
+        day = self.random_days(week, len(started))
+        trial_end = day + MANAGED_MOVE_TRIAL_DAYS
+        self.managed_move_trial_end[started] = trial_end
+        host = _pick_school(
+            self.rng,
+            self.schools,
+            np.ones(len(started), dtype=np.int8),
+            self.population.locality[started],
+            avoid=self.school[started],
+        )
+        confirmed = self.rng.random(len(started)) < MANAGED_MOVE_CONFIRMED_P
+        self.register.add(
+            pupil=started,
+            type=np.full(len(started), MANAGED_MOVE_EPISODE),
+            school=host,
+            start=day,
+            stop=trial_end,
+            outcome=np.where(confirmed, COMPLETED, BROKE_DOWN),
+        )
+        moving, moving_on = started[confirmed], day[confirmed]
+        self.close_arrangements(moving, moving_on, COMPLETED)
+        self.change_school(moving, moving_on, host[confirmed], LEFT_BY_MANAGED_MOVE)
+        return starting
+
+    def transfers(self, week: int, pupils: np.ndarray, transferring: np.ndarray) -> None:
+        """In-year transfers to another school of the phase in the locality."""
+        transferring = transferring & (self.population.special_school[pupils] < 0)
+        movers = pupils[transferring]
+        if not len(movers):
+            return
+        day = self.random_days(week, len(movers))
+        phase = _phase_of(self.hazards.year_group[movers])
+        school = _pick_school(
+            self.rng,
+            self.schools,
+            phase,
+            self.population.locality[movers],
+            avoid=self.school[movers],
+        )
+        self.close_arrangements(movers, day, COMPLETED)
+        self.change_school(movers, day, school, LEFT_BY_TRANSFER)
+
+    def planned_ends(self, week: int) -> None:
+        """Arrangements whose planned end falls before the end of this week end then."""
+        for kind, outcome in (
+            (REDUCED_TIMETABLE_EPISODE, BACK_FULL_TIME),
+            (OFF_SITE_EPISODE, COMPLETED),
+            (MEDICAL_EPISODE, RETURNED_TO_SCHOOL),
+        ):
+            planned_end = self.episode_planned_end[kind]
+            due = np.flatnonzero((planned_end >= 0) & (planned_end < self.timeline.week_stop[week]))
+            if len(due):
+                self.close_episode(kind, due, planned_end[due], outcome)
+
+    # ------------------------------------------------------------------ the end
+
+    def _result(self) -> Simulation:
+        """The simulation, with the episodes still open at the end written open."""
+        tl = self.timeline
+        self.state_history[:, tl.n_data_weeks] = self.state
+        for kind in range(len(REGISTER)):
+            pupils = np.flatnonzero(self.episode_start[kind] != -1)
+            if len(pupils):
+                none = np.full(len(pupils), -1)
+                self._record_episode(kind, pupils, none, none, painted_until=tl.n_data_days)
+        # disappeared and not yet referred by the end: absent (O) to the end
+        pupils = np.flatnonzero((self.disappeared_on >= 0) & (self.school >= 0))
+        self.intervals.add(
+            pupil=pupils,
+            start=self.disappeared_on[pupils],
+            stop=np.full(len(pupils), tl.n_data_days),
+            regime=np.full(len(pupils), REGIME_O),
+        )
+        return Simulation(
+            state=self.state_history,
+            scales=self.scales,
+            roll=self.roll.done(),
+            initial_roll=self.initial_roll,
+            exclusions=self.exclusions.done(),
+            register=self.register.done(),
+            intervals=self.intervals.done(),
+            absence_propensity=self.absence_propensity,
+            events=self.outcome_events.done(),
+            weeks_per_year=self.weeks_per_year,
+            records=WeeklyRecords(flags=self.flags, norms=self.event_norms),
+            absence_propensity_mean=self.absence_propensity_mean,
+            initial_behaviour=self.initial_behaviour,
+        )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _draw_categorical(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
+    """One draw per row of ``probabilities`` (rows over the categories, summing to 1)."""
+    cumulative = np.cumsum(probabilities, axis=1)
+    return (rng.random(len(probabilities))[:, None] > cumulative).sum(axis=1)
+
+
+def _phase_of(year_group: np.ndarray) -> np.ndarray:
+    """Index into ``PHASES``: primary up to Year 6, secondary from Year 7."""
+    return np.where(year_group <= 6, 0, 1).astype(np.int8)
+
+
 def _pick_school(
     rng: np.random.Generator,
     schools: Schools,
@@ -242,470 +1062,19 @@ def _pick_school(
 ) -> np.ndarray:
     """A random school of ``phase`` in ``locality`` (different from ``avoid`` where possible)."""
     out = np.empty(len(phase), dtype=np.int32)
-    for ph in np.unique(phase):
-        for li in np.unique(locality):
-            sel = np.flatnonzero((phase == ph) & (locality == li))
-            if not len(sel):
+    for phase_index in np.unique(phase):
+        for locality_index in np.unique(locality):
+            selected = np.flatnonzero((phase == phase_index) & (locality == locality_index))
+            if not len(selected):
                 continue
-            cands = schools.of(PHASES[ph], int(li))
-            pick = cands[rng.integers(0, len(cands), len(sel))]
-            if avoid is not None and len(cands) > 1:
-                same = pick == avoid[sel]
-                pick[same] = cands[(np.searchsorted(cands, pick[same]) + 1) % len(cands)]
-            out[sel] = pick
+            candidates = schools.of(PHASES[phase_index], int(locality_index))
+            pick = candidates[rng.integers(0, len(candidates), len(selected))]
+            if avoid is not None and len(candidates) > 1:
+                same = pick == avoid[selected]
+                following = np.searchsorted(candidates, pick[same]) + 1
+                pick[same] = candidates[following % len(candidates)]
+            out[selected] = pick
     return out
-
-
-def simulate(
-    profile: Profile,
-    pop: Population,
-    schools: Schools,
-    tl: Timeline,
-    rng: np.random.Generator,
-) -> Simulation:
-    n = len(pop)
-    n_weeks = tl.n_data_weeks
-    first = tl.first_year
-    wpy = tl.year_weeks(first)
-    scales = compute_scales(profile, pop, schools, first, wpy)
-    ap_of_loc = np.array(
-        [schools.of("AP", li)[0] for li in range(len(profile.localities))], dtype=np.int32
-    )
-    school_phase = schools.phase
-
-    roll = _Rows("pupil", "day", "school", "reason", "dest")
-    excl = _Rows("pupil", "school", "day", "category", "sessions", "r1", "r2", "status")
-    reg = _Rows("pupil", "type", "school", "start", "stop", "outcome")
-    ivl = _Rows("pupil", "start", "stop", "regime")
-    truth = _Rows("pupil", "day", "outcome")
-
-    state = np.full((n, n_weeks + 1), NOT_HERE, dtype=np.int8)
-    cur = np.full(n, NOT_HERE, dtype=np.int8)
-    school = np.full(n, -1, dtype=np.int32)
-    last_change = np.full(n, -1, dtype=np.int64)
-    open_start = np.full((len(REGISTER), n), -1, dtype=np.int64)
-    open_school = np.full((len(REGISTER), n), -1, dtype=np.int32)
-    open_stop = np.full((len(REGISTER), n), -1, dtype=np.int64)  # scheduled end (RT, OSD)
-    disappear_day = np.full(n, -1, dtype=np.int64)
-    mm_until = np.full(n, -1, dtype=np.int64)  # end of the last managed move's trial
-
-    # pupil-level absence propensity: lognormal heterogeneity (PA and SA come from the tail)
-    absence_prop = np.exp(rng.normal(0.0, profile.latent.absence_sd, n))
-    absence_prop_mean = float(absence_prop.mean())
-    absence_prop /= absence_prop_mean
-
-    def change(idx: np.ndarray, day: np.ndarray, new_school: np.ndarray, reason, dest=None) -> None:
-        if not len(idx):
-            return
-        day = np.maximum(day, last_change[idx] + 1)
-        last_change[idx] = day
-        old = school[idx]
-        on = old >= 0
-        dest_urn = np.full(len(idx), -1, dtype=np.int64)
-        if dest is not None:
-            dest_urn = np.asarray(dest, dtype=np.int64)
-        else:
-            nxt = np.asarray(new_school)
-            dest_urn = np.where(nxt >= 0, schools.urn[np.maximum(nxt, 0)], -1)
-        roll.add(
-            pupil=idx,
-            day=day,
-            school=np.asarray(new_school, dtype=np.int32) * np.ones(len(idx), dtype=np.int32),
-            reason=np.where(on, np.asarray(reason) * np.ones(len(idx), dtype=np.int64), -1),
-            dest=dest_urn,
-        )
-        school[idx] = new_school
-
-    def open_ep(kind: int, idx: np.ndarray, day: np.ndarray, sch, stop=None) -> None:
-        open_start[kind, idx] = day
-        open_school[kind, idx] = sch
-        if stop is not None:
-            open_stop[kind, idx] = stop
-
-    def close_ep(kind: int, idx: np.ndarray, day, outcome) -> None:
-        day = np.broadcast_to(np.asarray(day, dtype=np.int64), idx.shape)
-        outcome = np.broadcast_to(np.asarray(outcome, dtype=np.int64), idx.shape)
-        m = open_start[kind, idx] != -1
-        idx, day, outcome = idx[m], day[m], outcome[m]
-        if not len(idx):
-            return
-        start = open_start[kind, idx]
-        reg.add(
-            pupil=idx,
-            type=np.full(len(idx), kind),
-            school=open_school[kind, idx],
-            start=start,
-            stop=np.where(start >= 0, np.maximum(day, start), day),
-            outcome=outcome,
-        )
-        if kind in _EPISODE_REGIME:
-            regime = _EPISODE_REGIME[kind]
-            ivl.add(pupil=idx, start=start, stop=day, regime=np.full(len(idx), regime))
-        open_start[kind, idx] = -1
-        open_stop[kind, idx] = -1
-
-    def close_closed_at(kind: int, idx: np.ndarray, day, outcome) -> None:
-        close_ep(kind, idx, day, outcome)
-
-    # ---- initial states by burn-in (first-year dynamics, no leaving) ----
-    hz0 = hazards_for_year(profile, pop, schools, first, scales)
-    t0 = transition_matrices(profile, hz0, wpy)
-    # a pupil who would leave is replaced by a newcomer (settled), so stocks of AP, EHE and
-    # CME reach their steady state while the population stays the same
-    t0[:, :, M0] += t0[:, :, LEFT]
-    t0[:, :, LEFT] = 0.0
-    on0 = np.flatnonzero((pop.arrive_week == 0) & hz0.active)
-    pi = stationary_behaviour(hz0.escalate[on0], hz0.recover)
-    s0 = (rng.random(len(on0))[:, None] > np.cumsum(pi, axis=1)).sum(axis=1).astype(np.int8)
-    since = np.zeros(len(on0), dtype=np.int64)
-    burn = 4 * wpy
-    with step("Burn-in of the latent chain", total=burn) as advance:
-        for _ in range(burn):
-            cum = np.cumsum(t0[on0, s0], axis=1)
-            nxt = (rng.random(len(on0))[:, None] > cum).sum(axis=1).astype(np.int8)
-            since = np.where(nxt == s0, since + 1, 0)
-            s0 = nxt
-            advance(1)
-    s0[(s0 == P1) | (s0 == P2)] = CME
-    cur[on0] = s0
-    initial_behaviour = np.zeros((n, 3))
-    initial_behaviour[on0] = _burnt_in_behaviour(pi, t0[on0], burn)
-    # second pass: intercepts from the burnt-in states (PEX empties the crisis state)
-    scales = compute_scales(profile, pop, schools, first, wpy, states=cur)
-    days_back = np.ceil(since * 7 * 52 / wpy).astype("timedelta64[D]")
-    start0 = tl.week_monday[0] - days_back - np.timedelta64(1, "D")
-    # initial roll: M states on the allocated school, AP at the locality's PRU
-    alloc0 = pop.allocated_school(first)
-    ins = s0 <= M2
-    school[on0[ins]] = alloc0[on0[ins]]
-    in_ap = s0 == AP
-    school[on0[in_ap]] = ap_of_loc[pop.locality[on0[in_ap]]]
-    yg0 = pop.year_group(first)[on0]
-    phase_start = np.where(
-        (yg0 >= 7) & (pop.special_school[on0] < 0), pop.cohort[on0] + 7, pop.cohort[on0]
-    )
-    years = np.unique(phase_start)
-    firsts = np.array([tl.first_day(int(y)) for y in years], dtype="datetime64[D]")
-    adm = firsts[np.searchsorted(years, phase_start)]
-    adm = np.where(in_ap, start0, adm)
-    on_roll0 = school[on0] >= 0
-    initial_roll = {
-        "pupil": on0[on_roll0],
-        "school": school[on0[on_roll0]],
-        "start": adm[on_roll0],
-    }
-    for kind, st in ((E_EHE, EHE), (E_CME, CME), (E_AP, AP)):
-        m = s0 == st
-        open_start[kind, on0[m]] = -(since[m] + 2)  # <= -2: weeks before the window
-        open_school[kind, on0[m]] = school[on0[m]] if st == AP else -1
-
-    flags = np.zeros((n, n_weeks), dtype=np.uint16)
-    norms = np.ones((n_weeks, 3))
-    tr_week = profile.rates.transfers_per_year.value / wpy
-    out_urn_pool = rng.choice(800_000, size=64, replace=False) + 100_000
-
-    hz = hz0
-    tm = None
-    with step("Simulating pupils week by week", total=n_weeks) as advance:
-        for j in range(n_weeks):
-            y = int(tl.week_year[j])
-            new_year = j == 0 or tl.week_year[j - 1] != y
-            if new_year:
-                hz = hazards_for_year(profile, pop, schools, y, scales)
-                tm = transition_matrices(profile, hz, tl.year_weeks(y))
-                # norms for emissions relative to the year's population
-                day0 = np.full(n, tl.week_start[j], dtype=np.int64)
-                if j > 0:
-                    # Year 11 leavers (now "Year 12"): off roll at the end of last year
-                    aged = np.flatnonzero((hz.year_group == 12) & (cur != NOT_HERE) & (cur != LEFT))
-                    on = aged[school[aged] >= 0]
-                    change(on, day0[on], np.full(len(on), -1), R_END, dest=np.full(len(on), -1))
-                    for kind in (E_EHE, E_AP, E_CME, E_RT, E_OSD, E_MED):
-                        close_ep(kind, aged, day0[aged] - 1, O_DONE)
-                    cur[aged] = LEFT
-                    # Year 6 -> Year 7 on a primary roll: to the allocated secondary
-                    y7 = np.flatnonzero((hz.year_group == 7) & (cur <= M2) & (cur >= M0))
-                    y7 = y7[(school[y7] >= 0) & (school_phase[np.maximum(school[y7], 0)] == 0)]
-                    for kind in (E_RT, E_OSD, E_MED):  # arrangements end with primary school
-                        close_ep(kind, y7, day0[y7] - 1, O_DONE)
-                    change(y7, day0[y7], pop.secondary_school[y7], R_END)
-            # arrivals this week: new Reception cohort and pupils moving in
-            arr = np.flatnonzero((pop.arrive_week == j) & (j > 0) & hz.active)
-            if len(arr):
-                pi_a = stationary_behaviour(hz.escalate[arr], hz.recover)
-                b = (rng.random(len(arr))[:, None] > np.cumsum(pi_a, axis=1)).sum(axis=1)
-                cur[arr] = b
-                day = tl.random_day(np.full(len(arr), j), rng.random(len(arr)))
-                reception = pop.year_group(y)[arr] == 0
-                day[reception] = tl.week_start[j]
-                change(arr, day, hz.school[arr], R_OTHER)
-            state[:, j] = cur
-            alive = np.flatnonzero((cur >= 0) & (cur != LEFT) & hz.active)
-            if not len(alive):
-                advance(1)
-                continue
-            prev = cur[alive]
-            cum = np.cumsum(tm[alive, prev], axis=1)
-            nxt = (rng.random(len(alive))[:, None] > cum).sum(axis=1).astype(np.int8)
-            nxt = np.minimum(nxt, LEFT)
-            day = tl.random_day(np.full(len(alive), j), rng.random(len(alive)))
-            moved = nxt != prev
-            was_m = prev <= M2
-            is_m = nxt <= M2
-
-            # --- permanent exclusion: M -> AP
-            sel = moved & was_m & (nxt == AP)
-            idx, d = alive[sel], day[sel]
-            if len(idx):
-                reasons = _reasons(rng, PEX_REASON_P, len(idx))
-                pending = tl.days[np.minimum(d + 15, len(tl.days) - 1)] > tl.end
-                excl.add(
-                    pupil=idx,
-                    school=school[idx],
-                    day=d,
-                    category=np.full(len(idx), 2),
-                    sessions=np.full(len(idx), -1),
-                    r1=reasons[0],
-                    r2=reasons[1],
-                    status=np.where(pending, 1, 0),
-                )
-                truth.add(pupil=idx, day=d, outcome=np.zeros(len(idx), dtype=np.int64))
-                ivl.add(pupil=idx, start=d, stop=d + 5, regime=np.full(len(idx), REG_E))
-                for kind in (E_RT, E_OSD, E_MED):
-                    close_closed_at(kind, idx, d, O_AP)
-                pru = ap_of_loc[pop.locality[idx]]
-                change(idx, d + 5, pru, R_PEX)
-                open_ep(E_AP, idx, d + 5, pru)
-            # --- EHE deregistration (after the cooling-off) from a roll or AP
-            sel = moved & (nxt == EHE) & ((prev <= M2) | (prev == AP))
-            idx, d = alive[sel], day[sel]
-            if len(idx):
-                close_closed_at(E_AP, idx, d, O_EHE)
-                for kind in (E_RT, E_OSD, E_MED):
-                    close_closed_at(kind, idx, d, O_EHE)
-                on = school[idx] >= 0
-                change(
-                    idx[on],
-                    d[on],
-                    np.full(int(on.sum()), -1),
-                    R_EHE,
-                    dest=np.full(int(on.sum()), -1),
-                )
-                open_ep(E_EHE, idx, d, -1)
-            # --- CME -> EHE
-            sel = moved & (prev == CME) & (nxt == EHE)
-            idx, d = alive[sel], day[sel]
-            if len(idx):
-                close_ep(E_CME, idx, d, O_EHE)
-                open_ep(E_EHE, idx, d, -1)
-            # --- disappearance
-            sel = moved & (nxt == P1)
-            idx, d = alive[sel], day[sel]
-            if len(idx):
-                disappear_day[idx] = d
-            # --- referral: P2 -> CME
-            sel = moved & (prev == P2) & (nxt == CME)
-            idx, d = alive[sel], day[sel]
-            if len(idx):
-                truth.add(pupil=idx, day=d, outcome=np.ones(len(idx), dtype=np.int64))
-                on = school[idx] >= 0
-                ivl.add(
-                    pupil=idx[on],
-                    start=disappear_day[idx[on]],
-                    stop=d[on],
-                    regime=np.full(int(on.sum()), REG_O),
-                )
-                close_closed_at(E_AP, idx, d, O_BROKE)
-                close_closed_at(E_EHE, idx, d, O_BROKE)
-                for kind in (E_RT, E_OSD, E_MED):
-                    close_closed_at(kind, idx, d, O_BROKE)
-                change(
-                    idx[on],
-                    d[on],
-                    np.full(int(on.sum()), -1),
-                    R_CME,
-                    dest=np.full(int(on.sum()), -1),
-                )
-                open_ep(E_CME, idx, d, -1)
-                disappear_day[idx] = -1
-            # --- returns to a school: from AP, EHE or CME
-            sel = moved & is_m & ~was_m
-            idx, d = alive[sel], day[sel]
-            if len(idx):
-                yg = hz.year_group[idx]
-                phase = np.where(yg <= 6, 0, 1).astype(np.int8)
-                new = _pick_school(rng, schools, phase, pop.locality[idx])
-                new = np.where(pop.special_school[idx] >= 0, pop.special_school[idx], new)
-                close_closed_at(E_AP, idx, d, O_RET)
-                close_closed_at(E_EHE, idx, d, O_RET)
-                located = rng.random(len(idx)) < 0.3
-                close_closed_at(E_CME, idx, d, np.where(located, O_LOCATED, O_ELSE))
-                change(idx, d, new, R_TRANSFER)
-            # --- leaving the LA
-            sel = moved & (nxt == LEFT)
-            idx, d = alive[sel], day[sel]
-            if len(idx):
-                for kind in (E_AP, E_EHE, E_CME):
-                    close_closed_at(kind, idx, d, O_MOVED)
-                for kind in (E_RT, E_OSD, E_MED):
-                    close_closed_at(kind, idx, d, O_BROKE)
-                on = school[idx] >= 0
-                dest = np.where(
-                    rng.random(int(on.sum())) < 0.6,
-                    out_urn_pool[rng.integers(0, 64, int(on.sum()))],
-                    -1,
-                )
-                change(idx[on], d[on], np.full(int(on.sum()), -1), R_MOVED, dest=dest)
-
-            # --- emissions for pupils on a roll all week in states 0-2
-            stay = ~moved | (is_m & was_m)
-            em = alive[stay & was_m & (school[alive] >= 0)]
-            b = cur[em].astype(np.int64)
-            u = rng.random((len(em), 6))
-            # suspensions
-            hit = u[:, 0] < hz.suspension[em, b]
-            _suspend(rng, tl, em[hit], school, excl, ivl, j)
-            yg_em = hz.year_group[em]
-            if new_year or j % 8 == 0:
-                week_norms = np.array(
-                    [
-                        max(1e-9, scales_norm_rt(hz, cur, rel))
-                        for rel in (RT_RELATIVE, BEHAVIOUR_RELATIVE, MED_RELATIVE)
-                    ]
-                )
-            norms[j] = week_norms
-            rt_p, med_p, osd_p, mm_p = event_probabilities(profile, week_norms, wpy)
-            secondary = yg_em >= 7
-            # what could happen this week, for every pupil (the ceiling's filter needs it
-            # for pupils whose behaviour state it does not know)
-            secondary_all = hz.year_group >= 7
-            flags[:, j] = (
-                np.where(open_start[E_RT] < 0, CAN_RT, 0)
-                | np.where(open_start[E_MED] < 0, CAN_MED, 0)
-                | np.where((open_start[E_OSD] < 0) & secondary_all, CAN_OSD, 0)
-                | np.where(secondary_all & (mm_until < tl.week_start[j]), CAN_MM, 0)
-            )
-            flags[em[hit], j] |= SUSPENDED
-            # reduced timetable
-            can = open_start[E_RT, em] < 0
-            start_rt = can & (u[:, 1] < rt_p[b])
-            flags[em[start_rt], j] |= RT_STARTED
-            idx = em[start_rt]
-            if len(idx):
-                d = tl.random_day(np.full(len(idx), j), rng.random(len(idx)))
-                dur = 5 * (2 + rng.geometric(1 / 6, len(idx)))
-                open_ep(E_RT, idx, d, school[idx], d + dur)
-            # medical needs: education arranged by the LA under s.19 (marked K)
-            can = open_start[E_MED, em] < 0
-            start_med = can & (u[:, 5] < med_p[b])
-            flags[em[start_med], j] |= MED_STARTED
-            idx = em[start_med]
-            if len(idx):
-                d = tl.random_day(np.full(len(idx), j), rng.random(len(idx)))
-                dur = 5 * (6 + rng.geometric(1 / 6, len(idx)))
-                open_ep(E_MED, idx, d, school[idx], d + dur)
-            # off-site direction (secondary, behaviour)
-            can = (open_start[E_OSD, em] < 0) & secondary
-            start_osd = can & (u[:, 2] < osd_p[b])
-            flags[em[start_osd], j] |= OSD_STARTED
-            idx = em[start_osd]
-            if len(idx):
-                d = tl.random_day(np.full(len(idx), j), rng.random(len(idx)))
-                dur = 5 * rng.integers(6, 13, len(idx))
-                open_ep(E_OSD, idx, d, ap_of_loc[pop.locality[idx]], d + dur)
-            # managed move (secondary, behaviour)
-            mm = secondary & (u[:, 3] < mm_p[b])
-            mm &= mm_until[em] < tl.week_start[j]
-            flags[em[mm], j] |= MM_STARTED
-            idx = em[mm]
-            if len(idx):
-                d = tl.random_day(np.full(len(idx), j), rng.random(len(idx)))
-                mm_until[idx] = d + 30
-                host = _pick_school(
-                    rng,
-                    schools,
-                    np.ones(len(idx), dtype=np.int8),
-                    pop.locality[idx],
-                    avoid=school[idx],
-                )
-                ok = rng.random(len(idx)) < 0.7
-                stop = d + 30
-                reg.add(
-                    pupil=idx,
-                    type=np.full(len(idx), E_MM),
-                    school=host,
-                    start=d,
-                    stop=stop,
-                    outcome=np.where(ok, O_DONE, O_BROKE),
-                )
-                for kind in (E_RT, E_OSD, E_MED):
-                    close_closed_at(kind, idx[ok], d[ok], O_DONE)
-                change(idx[ok], d[ok], host[ok], R_MM)
-            # in-year transfer within the LA
-            tr = (u[:, 4] < tr_week) & ~mm & (pop.special_school[em] < 0)
-            idx = em[tr]
-            if len(idx):
-                d = tl.random_day(np.full(len(idx), j), rng.random(len(idx)))
-                phase = np.where(hz.year_group[idx] <= 6, 0, 1).astype(np.int8)
-                new = _pick_school(rng, schools, phase, pop.locality[idx], avoid=school[idx])
-                for kind in (E_RT, E_OSD, E_MED):
-                    close_closed_at(kind, idx, d, O_DONE)
-                change(idx, d, new, R_TRANSFER)
-            # scheduled ends of reduced timetables and off-site directions
-            for kind, outcome in ((E_RT, O_FT), (E_OSD, O_DONE), (E_MED, O_RET)):
-                due = np.flatnonzero((open_stop[kind] >= 0) & (open_stop[kind] < tl.week_stop[j]))
-                if len(due):
-                    close_ep(kind, due, open_stop[kind, due], outcome)
-            cur[alive] = nxt
-            advance(1)
-    state[:, n_weeks] = cur
-
-    # close nothing more: open episodes stay open (written with empty end dates)
-    for kind in range(len(REGISTER)):
-        idx = np.flatnonzero(open_start[kind] != -1)
-        if not len(idx):
-            continue
-        reg.add(
-            pupil=idx,
-            type=np.full(len(idx), kind),
-            school=open_school[kind, idx],
-            start=open_start[kind, idx],
-            stop=np.full(len(idx), -1),
-            outcome=np.full(len(idx), -1),
-        )
-        if kind in _EPISODE_REGIME:
-            regime = _EPISODE_REGIME[kind]
-            ivl.add(
-                pupil=idx,
-                start=open_start[kind, idx],
-                stop=np.full(len(idx), tl.n_data_days),
-                regime=np.full(len(idx), regime),
-            )
-    # disappeared and not yet referred by the end: absent (O) to the end
-    idx = np.flatnonzero((disappear_day >= 0) & (school >= 0))
-    ivl.add(
-        pupil=idx,
-        start=disappear_day[idx],
-        stop=np.full(len(idx), tl.n_data_days),
-        regime=np.full(len(idx), REG_O),
-    )
-
-    register = reg.done()
-    return Simulation(
-        state=state,
-        scales=scales,
-        roll=roll.done(),
-        initial_roll=initial_roll,
-        exclusions=excl.done(),
-        register=register,
-        intervals=ivl.done(),
-        absence_propensity=absence_prop,
-        events=truth.done(),
-        weeks_per_year=wpy,
-        records=WeeklyRecords(flags=flags, norms=norms),
-        absence_propensity_mean=absence_prop_mean,
-        initial_behaviour=initial_behaviour,
-    )
 
 
 def _burnt_in_behaviour(start: np.ndarray, weekly: np.ndarray, weeks: int) -> np.ndarray:
@@ -720,54 +1089,23 @@ def _burnt_in_behaviour(start: np.ndarray, weekly: np.ndarray, weeks: int) -> np
     return behaviour / np.maximum(behaviour.sum(axis=1, keepdims=True), 1e-300)
 
 
-def scales_norm_rt(hz, cur, rel) -> float:
-    """Mean relative RT hazard over pupils on a roll (so the open count matches the target)."""
-    m = (cur >= 0) & (cur <= M2) & hz.active
-    if not m.any():
+def _mean_relative_rate(hazards: Hazards, states: np.ndarray, relative: np.ndarray) -> float:
+    """Mean of ``relative`` (by behaviour state) over pupils on a roll, so that the open
+    count of an arrangement matches its target whatever the mix of states."""
+    on_roll = (states >= 0) & (states <= M2) & hazards.active
+    if not on_roll.any():
         return 1.0
-    return float(rel[cur[m]].mean())
+    return float(relative[states[on_roll]].mean())
 
 
-def _reasons(rng: np.random.Generator, p: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    p = p / p.sum()
-    cum = np.cumsum(p)
-    r1 = np.searchsorted(cum, rng.random(k), side="right").clip(0, len(p) - 1)
-    r2 = np.searchsorted(cum, rng.random(k), side="right").clip(0, len(p) - 1)
-    r2 = np.where((rng.random(k) < 0.25) & (r2 != r1), r2, -1)
-    return r1, r2
-
-
-def _suspend(
-    rng, tl: Timeline, idx: np.ndarray, school: np.ndarray, excl: _Rows, ivl: _Rows, j: int
-) -> None:
-    if not len(idx):
-        return
-    k = len(idx)
-    d = tl.random_day(np.full(k, j), rng.random(k))
-    days = np.array([1, 2, 3, 5, 10])[
-        np.searchsorted(
-            np.cumsum([0.55, 0.22, 0.12, 0.08, 0.03]), rng.random(k), side="right"
-        ).clip(0, 4)
-    ]
-    half = rng.random(k) < 0.08
-    lunch = rng.random(k) < 0.03
-    sessions = np.where(lunch, 1, np.where(half, 1, 2 * days))
-    category = np.where(lunch, 1, 0)
-    r1, r2 = _reasons(rng, SUSPENSION_REASON_P, k)
-    excl.add(
-        pupil=idx,
-        school=school[idx],
-        day=d,
-        category=category,
-        sessions=sessions,
-        r1=r1,
-        r2=r2,
-        status=np.zeros(k, dtype=np.int64),
-    )
-    full = ~lunch & ~half
-    ivl.add(
-        pupil=idx[full],
-        start=d[full],
-        stop=d[full] + days[full],
-        regime=np.full(int(full.sum()), REG_E),
-    )
+def _draw_reasons(
+    rng: np.random.Generator, shares: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A first reason per exclusion, and a second (-1: none) for about a quarter."""
+    shares = shares / shares.sum()
+    cumulative = np.cumsum(shares)
+    last = len(shares) - 1
+    reason_1 = np.searchsorted(cumulative, rng.random(count), side="right").clip(0, last)
+    reason_2 = np.searchsorted(cumulative, rng.random(count), side="right").clip(0, last)
+    reason_2 = np.where((rng.random(count) < 0.25) & (reason_2 != reason_1), reason_2, -1)
+    return reason_1, reason_2
