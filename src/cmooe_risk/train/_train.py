@@ -36,6 +36,7 @@ from cmooe_risk.tracking import (
 from cmooe_risk.train._dataset import ModellingData, data_span, school_weeks
 from cmooe_risk.train._estimators import fit_model
 from cmooe_risk.train._experiment import BEST, ExperimentConfig, load_experiment
+from cmooe_risk.train._recommend import Recommendation, describe_model, recommend
 from cmooe_risk.train._splits import TemporalSplit, make_splits
 from cmooe_risk.warehouse import connect_workspace
 
@@ -44,6 +45,7 @@ __all__ = [
     "Recommendation",
     "TrainingResult",
     "describe_model",
+    "recommend",
     "train_experiment",
 ]
 
@@ -79,29 +81,6 @@ HEADLINE_METRICS = (
     "average_precision",
     "brier",
 )
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """The model best at capacity on the backtest, and how sure that is.
-
-    Attributes
-    ----------
-    model : str
-        Highest precision at capacity over all test windows (point estimate).
-    precision : tuple of float
-        Its precision at capacity and 95% CI.
-    as_good : dict
-        Every other model whose precision is not distinguishable from the best's: the
-        paired ratio best / other and its 95% CI, which includes 1.
-    text : str
-        The finding in plain words, for the CLI, the model card and the pack.
-    """
-
-    model: str
-    precision: tuple[float, float, float]
-    as_good: dict[str, tuple[float, float, float]]
-    text: str
 
 
 @dataclass
@@ -415,64 +394,6 @@ def _log_list_policies(client, run_id: str, policies) -> None:
     with quiet_mlflow():
         client.log_batch(run_id, metrics=metrics)
         client.set_tag(run_id, "cmooe.school_cap_measured", str(policies.cap))
-
-
-def recommend(pooled, models: tuple[str, ...]) -> Recommendation:
-    """The model best at capacity over all test windows, with the models that are as good
-    within the 95% CI of the paired ratio (best / other includes 1)."""
-    metric = "precision_at_capacity"
-    values = {m: pooled.value(m, metric) for m in models}
-    best = max(models, key=lambda m: (values[m], -models.index(m)))
-    row = pooled.metrics[(pooled.metrics["score"] == best) & (pooled.metrics["metric"] == metric)]
-    precision = (values[best], float(row["ci_low"].iloc[0]), float(row["ci_high"].iloc[0]))
-    as_good = {}
-    for other in models:
-        if other == best:
-            continue
-        try:
-            ratio = pooled.ratio(best, other, metric)
-        except KeyError:
-            continue
-        if not (ratio[1] > 1.0):  # the CI of best / other reaches 1 (or is undefined)
-            as_good[other] = ratio
-    label = describe_model
-    text = (
-        f"Best at capacity on the backtest: {label(best)}, precision "
-        f"{precision[0]:.3f} [{precision[1]:.3f}, {precision[2]:.3f}]."
-    )
-    if as_good:
-        others = "; ".join(
-            f"{label(m)} (ratio {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}])" for m, r in as_good.items()
-        )
-        text += (
-            " Not better, within the 95% CI, than: "
-            + others
-            + ". A simpler list would do as well on this evidence."
-            if any(m in _SIMPLE for m in as_good)
-            else " Not better, within the 95% CI, than: " + others + "."
-        )
-    else:
-        text += " Better than every other model beyond the 95% CI."
-    return Recommendation(best, precision, as_good, text)
-
-
-#: plain names of the shipped models, for people
-_MODEL_WORDS = {
-    "lightgbm": "LightGBM (gradient-boosted trees)",
-    "lightgbm_precursors": "LightGBM learning from suspensions as well as exclusions",
-    "logistic": "logistic regression",
-    "rules_checklist": "the rules checklist",
-    "prior_events": "prior events only",
-}
-
-
-def describe_model(name: str) -> str:
-    """A shipped model's plain name ("the rules checklist"); any other model's own name."""
-    return _MODEL_WORDS.get(name, name)
-
-
-#: baselines a partnership could run without a model
-_SIMPLE = ("rules_checklist", "prior_events")
 
 
 def _summary_table(pooled, config: ExperimentConfig, oracle: bool) -> pd.DataFrame:
