@@ -33,6 +33,7 @@ from cmooe_risk.audit._audit import audit_list, audit_live_list
 from cmooe_risk.audit._config import FairnessConfig
 from cmooe_risk.audit._groups import (
     ATTRIBUTES,
+    GROUP_SOURCE_COLUMNS,
     NOT_CROSSED,
     NOT_RECORDED,
     OVERALL,
@@ -54,6 +55,7 @@ from cmooe_risk.audit._workflow import (
 
 __all__ = [
     "ATTRIBUTES",
+    "GROUP_SOURCE_COLUMNS",
     "NOT_CROSSED",
     "NOT_RECORDED",
     "OVERALL",

@@ -63,6 +63,8 @@ _FEATURE_COLUMNS = (
     "cpp_current",
 )
 _AUDIT_COLUMNS = ("sex", "ethnicity_major", "ethnicity_minor")
+#: Every column groups are derived from: what a scored frame must keep for the audit.
+GROUP_SOURCE_COLUMNS = (*_AUDIT_COLUMNS, *_FEATURE_COLUMNS)
 
 _TITLES = {
     "sex": "Sex",

@@ -17,19 +17,6 @@ from cmooe_risk.train._splits import TemporalSplit
 
 __all__ = ["FittedSplit", "fit_split"]
 
-#: Feature and audit columns that the fairness audit derives its groups from.
-GROUP_SOURCE_COLUMNS = (
-    "sex",
-    "ethnicity_major",
-    "ethnicity_minor",
-    "fsm_current",
-    "sen_support_current",
-    "ehcp_current",
-    "eal",
-    "cla_current",
-    "cin_current",
-    "cpp_current",
-)
 #: Test rows drawn for the global explanation plots of each model.
 EXPLAIN_SAMPLE_ROWS = 5000
 
@@ -157,6 +144,8 @@ def _window_frame(test: pd.DataFrame) -> pd.DataFrame:
             "urn": test["urn"].astype("str").where(test["urn"].notna(), None),
         }
     )
+    from cmooe_risk.audit import GROUP_SOURCE_COLUMNS
+
     # Kept for the fairness audit: the attributes groups are made from, and (synthetic
     # LA only) the behaviour-driven true risk to measure recording bias against.
     kept = [c for c in (*GROUP_SOURCE_COLUMNS, "oracle_unbiased") if c in test.columns]
