@@ -13,6 +13,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import ConfigError, StateError
@@ -22,6 +23,7 @@ __all__ = [
     "CHAMPION",
     "client_for",
     "ensure_experiment",
+    "has_runs_store",
     "registered_model_name",
     "resolve_run_id",
 ]
@@ -104,6 +106,18 @@ def client_for(workspace: Workspace):
 
 def _embedded(workspace: Workspace) -> bool:
     return workspace.mlflow_tracking_uri.startswith("sqlite:///")
+
+
+def has_runs_store(workspace: Workspace) -> bool:
+    """False when the workspace's embedded store was never created: nothing trained yet.
+
+    Commands that only read (``models compare``, ``score`` without a champion, a pack's
+    model card) check this first, so that they neither create an empty ``mlflow.db``
+    nor spend seconds migrating one just to find it empty. A server is assumed to exist.
+    """
+    if not _embedded(workspace):
+        return True
+    return Path(workspace.mlflow_tracking_uri.removeprefix("sqlite:///")).is_file()
 
 
 def ensure_experiment(client, workspace: Workspace, name: str) -> str:

@@ -51,11 +51,14 @@ def load_champions(workspace: Workspace, outcomes: tuple[str, ...] = OUTCOMES) -
     from cmooe_risk.tracking import (
         CHAMPION,
         client_for,
+        has_runs_store,
         quiet_mlflow,
         registered_model_name,
         version_by_alias,
     )
 
+    if not has_runs_store(workspace):
+        return {}  # nothing trained yet; opening the store would create it
     client = client_for(workspace)
     champions = {}
     for outcome in outcomes:

@@ -22,6 +22,7 @@ from cmooe_risk.tracking import (
     CHAMPION,
     client_for,
     experiment_id_or_none,
+    has_runs_store,
     quiet_mlflow,
     registered_model_name,
     resolve_run_id,
@@ -60,9 +61,9 @@ def _check_outcome(outcome: str) -> None:
 def compare_runs(workspace: Workspace, outcome: str, *, limit: int = 50) -> pd.DataFrame:
     """Model runs of an outcome, best precision at capacity first, with CIs and aliases."""
     _check_outcome(outcome)
-    client = client_for(workspace)
+    client = client_for(workspace) if has_runs_store(workspace) else None
     with quiet_mlflow():
-        experiment_id = experiment_id_or_none(client, outcome)
+        experiment_id = experiment_id_or_none(client, outcome) if client else None
         if experiment_id is None:
             raise StateError(
                 f"No runs for {outcome} yet. Train some with `cmooe-risk train --experiment "
@@ -179,6 +180,8 @@ def promote_run(
         is not a model run of this outcome.
     """
     _check_outcome(outcome)
+    if not has_runs_store(workspace):
+        raise StateError(f"No runs for {outcome} yet: train a model first.")
     client = client_for(workspace)
     with quiet_mlflow():
         import mlflow
