@@ -103,3 +103,34 @@ def test_no_stage_reaches_into_another_stages_private_modules(graph) -> None:
 def test_a_reach_into_a_private_module_is_caught(graph) -> None:
     graph.add_import(importer="cmooe_risk.report._data", imported="cmooe_risk.queue._schema")
     assert _private_crossings(graph) == ["cmooe_risk.report._data -> cmooe_risk.queue._schema"]
+
+
+def _test_module_imports(tests: Path) -> list[str]:
+    """``importer -> imported`` for every test module importing another test module."""
+    import ast
+
+    found = []
+    for path in sorted(tests.rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for name in names:
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_"):
+                    found.append(f"{path.relative_to(tests).as_posix()} -> {name}")
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    # Shared test helpers live in underscore modules (tests/_trained.py, tests/features/
+    # _edits.py): importing a test module runs its tests' collection twice and ties them.
+    assert _test_module_imports(Path(__file__).parent) == []
+
+
+def test_a_test_module_importing_another_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "test_a.py").write_text("from tests.features.test_leakage import MONDAYS\n")
+    assert _test_module_imports(tmp_path) == ["test_a.py -> tests.features.test_leakage"]

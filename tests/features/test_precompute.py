@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.features.test_leakage import MONDAYS, _apply, edits_after
+from tests.features._edits import MONDAYS, apply_edit, edits_after
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.demo import fixture_dir
@@ -157,7 +157,7 @@ def test_edited_mini_la_matches_the_sql_before_precomputation(data) -> None:
         extracts = Path(scratch) / "extracts"
         shutil.copytree(fixture_dir(), extracts)
         for edit in edits:
-            _apply(extracts, t, edit)
+            apply_edit(extracts, t, edit)
         workspace = Workspace.open(Path(scratch) / "ws")
         ingest(workspace, extracts, extract_date=date(2026, 1, 31), force=True)
         _assert_same(_new_and_legacy(workspace, [t, t + timedelta(weeks=3), date(2026, 9, 7)]))
