@@ -7,7 +7,13 @@ change the registry work on their own copy of the MLflow store.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pickle
 import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -95,12 +101,55 @@ def _train_la(root: Path, profile, outcomes: tuple[str, ...], models=None) -> Tr
     return Trained(workspace, root / "synth", experiments, results)
 
 
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold ``lock`` (a file created exclusively) for the block; other workers wait."""
+    while True:
+        try:
+            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            time.sleep(0.5)
+    try:
+        yield
+    finally:
+        os.close(handle)
+        lock.unlink()
+
+
+def built_once(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Trained]
+) -> Trained:
+    """``build`` run once per test run, whichever pytest-xdist worker asks first.
+
+    Every xdist worker has its own session fixtures, so each would train its own LA: the
+    most expensive setup in the suite, done twice on two workers. Instead the first worker
+    to ask builds it in the run's shared temporary directory, under a lock; a worker that
+    asks later reuses it. Each worker then works on its own copy of the workspace, so no
+    worker writes into another's files.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:  # one process: nothing to share
+        return build(factory.mktemp(name))
+    shared = factory.getbasetemp().parent / f"shared-{name}"
+    built_file = shared / "built.pickle"
+    with _exclusive(shared.with_name(f"shared-{name}.lock")):
+        if not built_file.exists():
+            shutil.rmtree(shared, ignore_errors=True)  # a failed build's leftovers
+            shared.mkdir()
+            built_file.write_bytes(pickle.dumps(build(shared)))
+    built = pickle.loads(built_file.read_bytes())
+    workspace = copy_workspace(built.workspace, factory.mktemp(name) / "workspace")
+    return Trained(workspace, built.synth_dir, built.experiments, built.results)
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    return _train_la(
-        tmp_path_factory.mktemp("trained"),
-        boosted_profile(),
-        ("permanent_exclusion", "missing_education"),
+    return built_once(
+        tmp_path_factory,
+        "trained",
+        lambda root: _train_la(
+            root, boosted_profile(), ("permanent_exclusion", "missing_education")
+        ),
     )
 
 
@@ -113,22 +162,55 @@ def trained_biased(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     and through training at scale in `python -m benchmarks audit`."""
     profile = boosted_profile()
     bias = profile.bias.model_copy(update={"enabled": True, "sex": ["M"], "multiplier": 2.5})
-    return _train_la(
-        tmp_path_factory.mktemp("biased"),
-        profile.model_copy(update={"bias": bias}),
-        ("permanent_exclusion",),
-        ("lightgbm_quick.yaml", "logistic"),
+    return built_once(
+        tmp_path_factory,
+        "biased",
+        lambda root: _train_la(
+            root,
+            profile.model_copy(update={"bias": bias}),
+            ("permanent_exclusion",),
+            ("lightgbm_quick.yaml", "logistic"),
+        ),
     )
+
+
+def copy_workspace(source: Workspace, target: Path) -> Workspace:
+    """``source`` copied to ``target``, its MLflow store pointing at the copy's own files.
+
+    MLflow records absolute artifact locations (``file:///…/mlruns/…``). Left as they
+    are, a copy's new runs, registered models and promotions would write into the
+    shared session workspace; every such path is moved to the copy instead.
+    """
+    shutil.copytree(source.root, target)
+    database = target / "mlflow.db"
+    if database.exists():
+        with sqlite3.connect(database) as con:
+            for old, new in (
+                (source.root.as_uri(), target.as_uri()),
+                (str(source.root), str(target)),
+            ):
+                _replace_everywhere(con, old, new)
+    return Workspace.open(target)
+
+
+def _replace_everywhere(con: sqlite3.Connection, old: str, new: str) -> None:
+    tables = [row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        for column in con.execute(f'PRAGMA table_info("{table}")').fetchall():
+            name, kind = column[1], (column[2] or "").upper()
+            if "CHAR" in kind or "TEXT" in kind:
+                con.execute(
+                    f'UPDATE "{table}" SET "{name}" = replace("{name}", ?, ?) '
+                    f'WHERE instr("{name}", ?) > 0',
+                    (old, new, old),
+                )
 
 
 @pytest.fixture
 def trained_copy(trained: Trained, tmp_path: Path) -> Trained:
     """The trained workspace copied, for tests that promote or retrain."""
-    target = tmp_path / "workspace"
-    shutil.copytree(trained.workspace.root, target)
-    # The experiments' artifact locations point at the original workspace's mlruns/,
-    # which stays in place, so the copy's registry still finds every model.
-    return Trained(Workspace.open(target), trained.synth_dir, trained.experiments, trained.results)
+    workspace = copy_workspace(trained.workspace, tmp_path / "workspace")
+    return Trained(workspace, trained.synth_dir, trained.experiments, trained.results)
 
 
 @pytest.fixture(scope="session")
@@ -136,9 +218,9 @@ def champions(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Tra
     """The trained LA with each outcome's LightGBM promoted to champion, ready to score."""
     from cmooe_risk.train import promote_run
 
-    target = tmp_path_factory.mktemp("champions") / "workspace"
-    shutil.copytree(trained.workspace.root, target)
-    workspace = Workspace.open(target)
+    workspace = copy_workspace(
+        trained.workspace, tmp_path_factory.mktemp("champions") / "workspace"
+    )
     for outcome, result in trained.results.items():
         promote_run(
             workspace,
@@ -152,8 +234,5 @@ def champions(tmp_path_factory: pytest.TempPathFactory, trained: Trained) -> Tra
 @pytest.fixture
 def champions_copy(champions: Trained, tmp_path: Path) -> Trained:
     """A fresh copy of the champions workspace, for tests that score or change queues."""
-    target = tmp_path / "workspace"
-    shutil.copytree(champions.workspace.root, target)
-    return Trained(
-        Workspace.open(target), champions.synth_dir, champions.experiments, champions.results
-    )
+    workspace = copy_workspace(champions.workspace, tmp_path / "workspace")
+    return Trained(workspace, champions.synth_dir, champions.experiments, champions.results)

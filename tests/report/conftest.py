@@ -6,12 +6,12 @@ test reads the result; tests that change the queue work on their own copy.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
+from tests._trained import copy_workspace
 from tests.conftest import TEST_KEY
 
 from cmooe_risk.config import Workspace
@@ -33,7 +33,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, champions) -> Published:
     from cmooe_risk.score import score_week
 
     target = tmp_path_factory.mktemp("report") / "workspace"
-    shutil.copytree(champions.workspace.root, target)
+    copy_workspace(champions.workspace, target)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CMOOE_PSEUDONYM_KEY", TEST_KEY)
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from tests._trained import copy_workspace
 from tests.conftest import TEST_KEY
 
 from cmooe_risk.audit import audit_run
@@ -66,13 +67,7 @@ def test_without_injected_bias_at_most_a_handful_of_gate_flags(trained) -> None:
 
 
 def test_the_fairness_gate_needs_an_audit_and_records_an_accepted_risk(trained_biased, tmp_path):
-    import shutil
-
-    from cmooe_risk.config import Workspace
-
-    target = tmp_path / "workspace"
-    shutil.copytree(trained_biased.workspace.root, target)
-    workspace = Workspace.open(target)
+    workspace = copy_workspace(trained_biased.workspace, tmp_path / "workspace")
     runs = trained_biased.results[PEX].model_runs
     with pytest.raises(StateError, match="has not been audited"):
         promote_run(workspace, PEX, runs["logistic"])

@@ -239,17 +239,26 @@ def test_experiment_errors_name_the_bad_value(tmp_path: Path) -> None:
         load_experiment("nope")
 
 
-def test_the_demo_trains_both_outcomes_and_promotes_champions(trained_copy, tmp_path) -> None:
-    from tests._trained import quick_experiment
-
+def test_the_demo_trains_both_outcomes_and_promotes_champions(trained_copy, monkeypatch) -> None:
+    # The demo's logic, not training itself (the session fixture ran train_experiment for
+    # both outcomes): training answers with the runs the fixture made, and records what
+    # the demo asked of it; the promotions are real, in the copy's registry.
+    import cmooe_risk.train
     from cmooe_risk.demo import DemoResult, train_and_promote
 
-    two_models = ("lightgbm_quick.yaml", "logistic")  # the demo's logic, not the models
-    experiments = {o: quick_experiment(tmp_path, o, two_models) for o in OUTCOMES}
+    asked = []
+
+    def already_trained(workspace, experiment, *, ground_truth=None):
+        asked.append((workspace.root, experiment.outcome, ground_truth))
+        return trained_copy.results[experiment.outcome]
+
+    monkeypatch.setattr(cmooe_risk.train, "train_experiment", already_trained)
     result = DemoResult(ingest_report=None)
-    train_and_promote(trained_copy.workspace, trained_copy.synth_dir, result, experiments)
+    workspace, synth_dir = trained_copy.workspace, trained_copy.synth_dir
+    train_and_promote(workspace, synth_dir, result, trained_copy.experiments)
+    assert asked == [(workspace.root, outcome, synth_dir) for outcome in OUTCOMES]
     assert [t.outcome for t in result.training] == list(OUTCOMES)
-    client = client_for(trained_copy.workspace)
+    client = client_for(workspace)
     for trained_result, message in zip(result.training, result.promotions, strict=True):
         champion = client.get_model_version_by_alias(
             registered_model_name(trained_result.outcome), CHAMPION
