@@ -16,11 +16,12 @@ CONSTRAINTS := constraints.txt
 PIP_INSTALL = -m pip install --quiet --disable-pip-version-check
 BUILD_TOOLS := pip setuptools wheel
 
-.PHONY: demo test test-latest lint format bench docs lock clean help
+.PHONY: demo test test-fast test-latest lint format bench docs lock clean help
 
 help:
 	@echo "make demo         run the weekly job end to end on a synthetic local authority"
 	@echo "make test         lint (ruff) and run the test suite, on the locked versions"
+	@echo "make test-fast    every module's logic on tiny inputs, in under 2 minutes (no lint)"
 	@echo "make test-latest  the same on the newest versions pyproject.toml allows (.venv-latest)"
 	@echo "make lock         re-resolve constraints.txt (then run make test-latest and make test)"
 	@echo "make bench        run the benchmarks (slow; figures go in docs/benchmarks.md)"
@@ -49,11 +50,17 @@ PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dis
 demo: $(VENV)/.installed
 	$(BIN)/cmooe-risk --workspace $(WORKSPACE) demo $(DEMO_ARGS)
 
+# CI and make test: Hypothesis derandomised (tests/conftest.py), so a failure reproduces.
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
+
+# The tests not marked slow: no trained LA, Spark, PostgreSQL, browser or many full
+# ingests (tests/conftest.py, SLOW_FIXTURES). For the edit-test loop; CI runs make test.
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_PARALLEL)
 
 # The newest versions pyproject.toml allows, resolved afresh every time: finds a
 # dependency release that breaks us on purpose, before CI or a newcomer does.
@@ -66,7 +73,7 @@ test-latest:
 	@echo "test-latest: versions in $(LATEST_VENV)/versions.txt"
 	$(LATEST_VENV)/bin/ruff check src tests benchmarks
 	$(LATEST_VENV)/bin/lint-imports --no-cache
-	$(LATEST_VENV)/bin/python -m pytest -q $(PYTEST_PARALLEL)
+	HYPOTHESIS_PROFILE=ci $(LATEST_VENV)/bin/python -m pytest -q $(PYTEST_PARALLEL)
 	@echo "test-latest: passed; 'make lock' would move constraints.txt to these versions"
 
 # Re-resolve constraints.txt: every package (all extras, build tools) at the newest

@@ -10,12 +10,43 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from tests._postgres import PostgresUnavailable, temporary_postgres
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.demo import fixture_dir
 
 TEST_KEY = "test-key-0123456789abcdef"
+
+
+# Hypothesis: `make test` (and CI) use the "ci" profile: derandomised, so a red run
+# fails the same way on a developer's machine, with the blob to reproduce it printed.
+# Locally the default profile explores new examples each run.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+#: Fixtures that take more than a few seconds to build (a trained LA, a published week,
+#: a Spark session, a PostgreSQL server). A test using one is ``slow``: `make test-fast`
+#: leaves it out; `make test` runs everything.
+SLOW_FIXTURES = frozenset(
+    {
+        "trained",
+        "trained_biased",
+        "trained_copy",
+        "champions",
+        "champions_copy",
+        "published",
+        "spark",
+        "postgres_url",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

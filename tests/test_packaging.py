@@ -49,7 +49,11 @@ def test_wheel_carries_package_data(wheel_names: set[str]) -> None:
     src = ROOT / "src"
     expected = [
         p.relative_to(src).as_posix()
-        for pattern in ("cmooe_risk/outcomes/sql/*.sql", "cmooe_risk/synth/profiles/*.yaml")
+        for pattern in (
+            "cmooe_risk/outcomes/sql/*.sql",
+            "cmooe_risk/synth/profiles/*.yaml",
+            "cmooe_risk/synth/sql/*.sql",
+        )
         for p in src.glob(pattern)
     ]
     assert expected
