@@ -31,8 +31,9 @@ FUNCTIONS = {
     "session_week": (
         f"CAST(FLOOR(date_diff('day', DATE '{WEEK_ZERO.isoformat()}', d) / 7) AS INTEGER)"
     ),
-    # day of the week, Monday = 0 to Sunday = 6 (for dates from WEEK_ZERO on)
-    "week_day": f"MOD(date_diff('day', DATE '{WEEK_ZERO.isoformat()}', d), 7)",
+    # day of the week, Monday = 0 to Sunday = 6 (MOD truncates: twice for days before
+    # WEEK_ZERO)
+    "week_day": f"MOD(MOD(date_diff('day', DATE '{WEEK_ZERO.isoformat()}', d), 7) + 7, 7)",
     # the academic year holding d, as the calendar year of its 1 September, an INTEGER
     "academic_year": (
         "CAST(EXTRACT(YEAR FROM d) AS INTEGER)"
