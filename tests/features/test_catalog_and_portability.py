@@ -54,8 +54,11 @@ def test_week_and_year_written_by_hand_are_reported() -> None:
     assert portability_problems(f"SELECT FLOOR({epoch}) FROM t") == [
         r"\bDATE\s*'2000-01-03' (use session_week(d) or week_day(d))"
     ]
-    september = "SELECT CASE WHEN EXTRACT(MONTH FROM m.session_date) < 9 THEN 1 END FROM m"
-    assert portability_problems(september)[0].endswith("(use academic_year(d))")
+    for september in (
+        "SELECT CASE WHEN EXTRACT(MONTH FROM m.session_date) < 9 THEN 1 ELSE 0 END FROM m",
+        "SELECT YEAR(d) - CASE WHEN MONTH(d) < 9 THEN 1 ELSE 0 END FROM t",
+    ):
+        assert portability_problems(september)[0].endswith("(use academic_year(d))")
 
 
 #: Mondays, Sundays, the last day of August and the first of September, before and after
