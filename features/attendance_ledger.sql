@@ -8,8 +8,8 @@
 -- as-of weeks from_week..to_week in which what was known differed from the final record:
 --   * the final version, minus, in the weeks before it was recorded;
 --   * each earlier version, plus, in the weeks it was the latest one recorded.
--- Week numbers count Mondays from 2000-01-03; a version recorded in week w is visible
--- as of week w + 1 (as-of dates are Mondays at 00:00).
+-- Weeks are numbered by session_week(); a version recorded in week w is visible as of
+-- week w + 1 (as-of dates are Mondays at 00:00).
 --
 -- Nothing here depends on the as-of date: visibility is carried in from_week/to_week.
 -- So the ledger is built once per load, over every mark, and feature builds read it.
@@ -26,10 +26,8 @@ WITH versions AS (
     SELECT pupil_pseudonym, code, session_date, recorded_at, superseded_at, 1 AS late_piece
     FROM attendance_marks
     WHERE superseded_at IS NULL
-        AND FLOOR(date_diff(
-            'day', DATE '2000-01-03',
-            CAST(COALESCE(recorded_at, CAST(session_date AS TIMESTAMP)) AS DATE)
-        ) / 7) > FLOOR(date_diff('day', DATE '2000-01-03', session_date) / 7)
+        AND session_week(CAST(COALESCE(recorded_at, CAST(session_date AS TIMESTAMP)) AS DATE))
+            > session_week(session_date)
 ),
 
 marks AS (
@@ -37,17 +35,12 @@ marks AS (
         m.pupil_pseudonym,
         m.code,
         m.late_piece,
-        CAST(FLOOR(date_diff('day', DATE '2000-01-03', m.session_date) / 7) AS INTEGER)
-            AS session_week,
-        CAST(EXTRACT(YEAR FROM m.session_date) AS INTEGER)
-            - CASE WHEN EXTRACT(MONTH FROM m.session_date) < 9 THEN 1 ELSE 0 END AS academic_year,
-        MOD(date_diff('day', DATE '2000-01-03', m.session_date), 7) AS weekday,
-        CAST(FLOOR(date_diff(
-            'day', DATE '2000-01-03',
-            CAST(COALESCE(m.recorded_at, CAST(m.session_date AS TIMESTAMP)) AS DATE)
-        ) / 7) AS INTEGER) + 1 AS visible_week,
-        CAST(FLOOR(date_diff('day', DATE '2000-01-03', CAST(m.superseded_at AS DATE)) / 7)
-            AS INTEGER) + 1 AS superseded_week
+        session_week(m.session_date) AS session_week,
+        academic_year(m.session_date) AS academic_year,
+        week_day(m.session_date) AS weekday,
+        session_week(CAST(COALESCE(m.recorded_at, CAST(m.session_date AS TIMESTAMP)) AS DATE)) + 1
+            AS visible_week,
+        session_week(CAST(m.superseded_at AS DATE)) + 1 AS superseded_week
     FROM versions AS m
 ),
 

@@ -18,10 +18,8 @@ absences AS (
     SELECT m.pupil_pseudonym, m.urn, m.session_date, m.session, m.code, m.recorded_at
     FROM attendance_marks AS m
     JOIN absent_codes AS c ON c.code = m.code
-    WHERE FLOOR(date_diff(
-            'day', DATE '2000-01-03',
-            CAST(COALESCE(m.recorded_at, CAST(m.session_date AS TIMESTAMP)) AS DATE)
-        ) / 7) = FLOOR(date_diff('day', DATE '2000-01-03', m.session_date) / 7)
+    WHERE session_week(CAST(COALESCE(m.recorded_at, CAST(m.session_date AS TIMESTAMP)) AS DATE))
+        = session_week(m.session_date)
 ),
 
 -- versions that were replaced, keyed by when they were replaced: a mark recorded at
@@ -50,8 +48,7 @@ days AS (
     SELECT
         pupil_pseudonym,
         session_date,
-        5 * CAST(FLOOR(date_diff('day', DATE '2000-01-03', session_date) / 7) AS INTEGER)
-            + MOD(date_diff('day', DATE '2000-01-03', session_date), 7) AS weekday_number,
+        5 * session_week(session_date) + week_day(session_date) AS weekday_number,
         COUNT(DISTINCT session) AS absent_sessions,
         COUNT(DISTINCT CASE WHEN code IN ('N', 'O') THEN session END) AS unexplained_sessions
     FROM first_absences

@@ -20,9 +20,7 @@ WITH exclusion_events AS (
                 OR e.reason_3 IN ('PA', 'PP')
             THEN 1 ELSE 0 END AS is_assault,
         -- academic year of the exclusion, to place it in the child's NC year then
-        CAST(EXTRACT(YEAR FROM e.start_date) AS INTEGER)
-            - CASE WHEN EXTRACT(MONTH FROM e.start_date) < 9 THEN 1 ELSE 0 END
-            AS event_academic_year,
+        academic_year(e.start_date) AS event_academic_year,
         CASE WHEN sch.phase = 'PRIMARY' THEN 1 ELSE 0 END AS at_primary_school
     FROM exclusions AS e
     LEFT JOIN schools AS sch ON sch.urn = e.urn

@@ -9,9 +9,7 @@ WITH marks AS (
         m.code,
         COALESCE(m.recorded_at, CAST(m.session_date AS TIMESTAMP)) AS recorded_at,
         m.superseded_at,
-        CAST(EXTRACT(YEAR FROM m.session_date) AS INTEGER)
-            - CASE WHEN EXTRACT(MONTH FROM m.session_date) < 9 THEN 1 ELSE 0 END
-            + 1 AS academic_year
+        academic_year(m.session_date) + 1 AS academic_year
     FROM attendance_marks AS m
 ),
 

@@ -109,18 +109,12 @@ SELECT
     c.roll_status,
     COALESCE(s.locality, p.locality) AS locality,
     d.academic_year
-        - (
-            CAST(SUBSTR(p.year_month_of_birth, 1, 4) AS INTEGER)
-            - CASE WHEN CAST(SUBSTR(p.year_month_of_birth, 6, 2) AS INTEGER) < 9 THEN 1 ELSE 0 END
-        )
+        - academic_year(CAST(p.year_month_of_birth || '-01' AS DATE))
         - 5 AS nc_year
 FROM cohort AS c
 JOIN as_of_dates AS d ON d.as_of = c.as_of
 JOIN pupils AS p ON p.pupil_pseudonym = c.pupil_pseudonym
 LEFT JOIN schools AS s ON s.urn = c.urn
 WHERE d.academic_year
-    - (
-        CAST(SUBSTR(p.year_month_of_birth, 1, 4) AS INTEGER)
-        - CASE WHEN CAST(SUBSTR(p.year_month_of_birth, 6, 2) AS INTEGER) < 9 THEN 1 ELSE 0 END
-    )
+    - academic_year(CAST(p.year_month_of_birth || '-01' AS DATE))
     - 5 BETWEEN 1 AND 11

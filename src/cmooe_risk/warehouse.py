@@ -13,9 +13,17 @@ from typing import Any
 
 import duckdb
 
-from cmooe_risk.errors import StateError
+from cmooe_risk.errors import ConfigError, StateError
 
-__all__ = ["connect", "connect_workspace", "fetch_all", "fetch_scalar", "table_exists"]
+__all__ = [
+    "connect",
+    "connect_workspace",
+    "fetch_all",
+    "fetch_scalar",
+    "guard_memory",
+    "run_sql",
+    "table_exists",
+]
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
@@ -99,3 +107,21 @@ def guard_memory(work: Callable[[], None], what: str, advice: str) -> None:
             f"DuckDB ran out of memory while {what}. Raise duckdb.memory_limit in "
             f"cmooe-risk.yaml, or {advice}."
         ) from exc
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str, source: str, advice: str) -> None:
+    """Run one statement of SQL that comes from ``source`` (a file, named in errors).
+
+    A failing statement is a ConfigError naming ``source``; running out of memory is the
+    StateError of :func:`guard_memory`, with ``advice``.
+    """
+
+    def run() -> None:
+        try:
+            con.execute(sql).fetchall()
+        except duckdb.OutOfMemoryException:
+            raise
+        except duckdb.Error as exc:
+            raise ConfigError(f"{source} failed: {exc}") from exc
+
+    guard_memory(run, f"running {source}", advice)

@@ -170,12 +170,18 @@ EXPRESSIONS = {
     # 3 / 20 = 0.15 is 0.1499999... in binary: DuckDB 2.0.1's own ROUND gives 0.1, Spark's 0.2
     "round": "ROUND(x / 20, 1)",
     "round_negative": "ROUND(-x / 2)",
+    # the feature SQL's own functions (_dialect.FUNCTIONS)
+    "session_week": "session_week(d_a)",
+    "session_week_of_timestamp": "session_week(CAST(ts_b AS DATE))",
+    "week_day": "week_day(d_b)",
+    "academic_year": "academic_year(d_a)",
+    "academic_year_of_timestamp": "academic_year(ts_b)",
     # no fix needed
     "division": "n / 2",
     "int_division": "n // 2",
     "modulo": "MOD(n, 3)",
     "floor_cast": "CAST(FLOOR(n / 7) AS INTEGER)",
-    "interval": "date_diff('day', DATE '2000-01-03', CAST(d_a - INTERVAL 1 YEAR AS DATE))",
+    "interval": "date_diff('day', d_b, CAST(d_a - INTERVAL 1 YEAR AS DATE))",
     "nulls_last": "ROW_NUMBER() OVER (ORDER BY maybe, n)",
     "nulls_last_desc": "ROW_NUMBER() OVER (ORDER BY maybe DESC, n)",
     "greatest": "GREATEST(maybe, n)",

@@ -5,6 +5,8 @@ from cmooe_risk.features._dates import (
     WEEK_ZERO,
     as_of_frame,
     monday_on_or_after,
+    session_week,
+    week_monday,
     weekly_as_of_dates,
 )
 from cmooe_risk.features._dialect import to_engine
@@ -37,9 +39,11 @@ __all__ = [
     "precompute",
     "render_features_markdown",
     "require_spark",
+    "session_week",
     "spark_session",
     "to_engine",
     "warehouse_tables",
+    "week_monday",
     "weekly_as_of_dates",
     "write_features",
     "write_features_spark",

@@ -4,6 +4,11 @@ Feature SQL is written once, in a portable subset of DuckDB's dialect (no ASOF
 JOIN, no QUALIFY, no DuckDB-only functions). Other engines get it through
 sqlglot's transpiler plus the fixes listed here, so the same files run on
 DuckDB locally and on Spark at scale.
+
+The SQL also has functions of its own, :data:`FUNCTIONS` (``session_week(d)``,
+``week_day(d)``, ``academic_year(d)``): each is defined once, here, and expanded for
+every engine, DuckDB included, so no SQL file works out a week number or an academic
+year itself.
 """
 
 from __future__ import annotations
@@ -12,9 +17,29 @@ import functools
 import re
 from functools import cache
 
-__all__ = ["ENGINES", "FORBIDDEN", "portability_problems", "to_engine"]
+from cmooe_risk.features._dates import WEEK_ZERO
+
+__all__ = ["ENGINES", "FORBIDDEN", "FUNCTIONS", "portability_problems", "to_engine"]
 
 ENGINES = ("duckdb", "spark")
+
+#: The feature SQL's own functions of a date or timestamp ``d``, in DuckDB's dialect
+#: (translated like any other SQL for other engines). The Python counterparts are in
+#: ``_dates``: ``session_week``, ``academic_year_of`` and ``date.weekday()``.
+FUNCTIONS = {
+    # weeks (Monday to Sunday) since WEEK_ZERO, an INTEGER
+    "session_week": (
+        f"CAST(FLOOR(date_diff('day', DATE '{WEEK_ZERO.isoformat()}', d) / 7) AS INTEGER)"
+    ),
+    # day of the week, Monday = 0 to Sunday = 6 (MOD truncates: twice for days before
+    # WEEK_ZERO)
+    "week_day": f"MOD(MOD(date_diff('day', DATE '{WEEK_ZERO.isoformat()}', d), 7) + 7, 7)",
+    # the academic year holding d, as the calendar year of its 1 September, an INTEGER
+    "academic_year": (
+        "CAST(EXTRACT(YEAR FROM d) AS INTEGER)"
+        " - CASE WHEN EXTRACT(MONTH FROM d) < 9 THEN 1 ELSE 0 END"
+    ),
+}
 
 #: Constructs that would tie the feature SQL to DuckDB, with the portable form to use.
 FORBIDDEN = {
@@ -27,6 +52,9 @@ FORBIDDEN = {
     r"\bDATE_TRUNC\s*\(\s*'week'": "the as_of_week column",
     # DuckDB's hash() is 64-bit, Spark's a 32-bit Murmur3: no fix can make them agree
     r"\bHASH\s*\(": "a deterministic key (hash values differ between engines)",
+    # week numbers and academic years are defined once, in FUNCTIONS
+    rf"\bDATE\s*'{WEEK_ZERO.isoformat()}'": "session_week(d) or week_day(d)",
+    r"<\s*9\s+THEN\s+1\s+ELSE\s+0\s+END": "academic_year(d)",
 }
 
 
@@ -42,9 +70,9 @@ def portability_problems(sql: str) -> list[str]:
 def to_engine(sql: str, engine: str) -> str:
     """The feature SQL as the given engine should run it.
 
-    On DuckDB the text runs as written unless it rounds: then only the rounding nodes
-    are rewritten (see :func:`_rounding_fix`), so that both engines round the same way
-    whatever their own ROUND and CAST do in a given release.
+    On DuckDB the text runs as written unless it rounds or calls one of :data:`FUNCTIONS`:
+    then only those nodes are rewritten (see :func:`_rounding_fix`), so that both engines
+    round the same way whatever their own ROUND and CAST do in a given release.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -55,15 +83,18 @@ def to_engine(sql: str, engine: str) -> str:
 def _translated(sql: str, engine: str) -> str:
     # The same few statements are translated on every build and every ingest; parsing
     # them with sqlglot is the slow part, and the result depends only on the text.
-    if engine == "duckdb" and not _ROUNDS.search(sql):
+    if engine == "duckdb" and not _ROUNDS.search(sql) and not _CALLS.search(sql):
         return sql
     import sqlglot
+    from sqlglot import exp
 
     tree = sqlglot.parse_one(sql, read="duckdb")
+    changed = any(n.name.lower() in FUNCTIONS for n in tree.find_all(exp.Anonymous))
+    if changed:
+        tree = tree.transform(_expand)
     fix = _spark_fix if engine == "spark" else _rounding_fix
     # bottom up (reversed pre-order: children before their parents), so that a fix
     # whose output holds a subtree (a CAST around a division) gets it already fixed
-    changed = False
     for node in reversed(list(tree.dfs())):
         # where the node sits, taken before a fix may wrap it in a new parent
         parent, key, index = node.parent, node.arg_key, node.index
@@ -81,6 +112,32 @@ def _translated(sql: str, engine: str) -> str:
 
 #: SQL that may round: a ROUND call or a CAST to an integer type (text test, before parsing)
 _ROUNDS = re.compile(r"\bROUND\s*\(|\bAS\s+(TINYINT|SMALLINT|INT|INTEGER|BIGINT)\b", re.I)
+#: SQL that may call one of FUNCTIONS (text test, before parsing)
+_CALLS = re.compile(rf"\b({'|'.join(FUNCTIONS)})\s*\(", re.I)
+
+
+@cache
+def _definitions() -> dict:
+    """FUNCTIONS parsed, each a sqlglot expression of the column ``d``."""
+    import sqlglot
+
+    return {name: sqlglot.parse_one(body, read="duckdb") for name, body in FUNCTIONS.items()}
+
+
+def _expand(node):  # sqlglot expression -> sqlglot expression
+    """A call of one of FUNCTIONS replaced by its definition, in parentheses."""
+    from sqlglot import exp
+
+    if not isinstance(node, exp.Anonymous) or node.name.lower() not in FUNCTIONS:
+        return node
+    if len(node.expressions) != 1:
+        raise ValueError(f"{node.sql()}: {node.name.lower()}() takes one date")
+    (argument,) = node.expressions
+    body = _definitions()[node.name.lower()].copy()
+    body = body.transform(
+        lambda n: argument.copy() if isinstance(n, exp.Column) and n.name == "d" else n
+    )
+    return exp.Paren(this=body)
 
 
 # Rounding, the same on both engines. Feature SQL means by

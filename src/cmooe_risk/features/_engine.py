@@ -6,6 +6,10 @@ with exactly the catalog's features for that domain. Every as-of date is
 computed in the same queries: nothing here loops over dates or pupils. The
 work that does not depend on the as-of date was done once, when the warehouse
 was loaded (``precompute`` in the catalog; see ``_precompute``).
+
+The stages, relations, checks and assembly are the feature runner's (``_runner``),
+shared with Spark; this module adds what is DuckDB's own: batches of spine rows, so
+that memory stays bounded, and streaming the result into Parquet.
 """
 
 from __future__ import annotations
@@ -20,42 +24,25 @@ import duckdb
 
 from cmooe_risk._progress import step
 from cmooe_risk.config import Workspace
-from cmooe_risk.errors import ConfigError, StateError
-from cmooe_risk.features._catalog import FeatureCatalog, Stage, load_catalog, read_sql
+from cmooe_risk.errors import ConfigError
+from cmooe_risk.features._catalog import FeatureCatalog, load_catalog
 from cmooe_risk.features._dates import as_of_frame
-from cmooe_risk.features._dialect import to_engine
+from cmooe_risk.features._duckdb import DuckDBBackend
 from cmooe_risk.features._precompute import check_precomputed
-from cmooe_risk.warehouse import (
-    connect_workspace,
-    fetch_all,
-    fetch_scalar,
-    guard_memory,
-    table_exists,
+from cmooe_risk.features._runner import (
+    assemble,
+    register_as_of_dates,
+    require_tables,
+    run_stage,
 )
+from cmooe_risk.warehouse import connect_workspace, fetch_scalar, table_exists
 
 __all__ = ["FeatureBuild", "build_features", "write_features"]
 
 logger = logging.getLogger(__name__)
 
-#: What to do when DuckDB runs out of memory building features.
-_ADVICE = "build fewer as-of dates at a time"
-KEYS = ("pupil_pseudonym", "as_of")
 #: Spine rows per batch when writing features: bounds memory at about 2 GB.
 BATCH_ROWS = 2_000_000
-#: Spine columns carried into both frames: who, when, where.
-SPINE_COLUMNS = ("locality", "urn", "roll_status")
-REQUIRED_TABLES = (
-    "pupils",
-    "schools",
-    "enrolments",
-    "fsm_episodes",
-    "attendance_marks",
-    "exclusions",
-    "send_episodes",
-    "social_care_episodes",
-    "register_events",
-    "ref_attendance_codes",
-)
 
 
 @dataclass(frozen=True)
@@ -103,18 +90,14 @@ def build_features(
         last batch, when batched).
     """
     catalog = catalog or load_catalog()
-    missing = [name for name in REQUIRED_TABLES if not table_exists(con, name)]
-    if missing:
-        raise StateError(
-            f"The warehouse has no {', '.join(missing)} table(s). Load extracts first with "
-            "`cmooe-risk ingest SOURCE_DIR`."
-        )
+    require_tables(lambda name: table_exists(con, name))
     check_precomputed(con, catalog)
-    _register_dates(con, as_of)
+    backend = DuckDBBackend(con)
+    register_as_of_dates(backend, as_of)
     # Row order is irrelevant here; not preserving it lets DuckDB stream and spill.
     con.execute("SET preserve_insertion_order = false").fetchall()
     spine_stage, *stages = catalog.stages
-    _run_stage(con, catalog, spine_stage)
+    run_stage(backend, catalog, spine_stage)
     spine_rows = int(fetch_scalar(con, "SELECT count(*) FROM spine"))
     # Memory follows spine rows: the stages no longer read a batch's attendance marks
     # (that work is precomputed), only a few precomputed rows per spine row.
@@ -133,9 +116,8 @@ def build_features(
             ).fetchall()
         label = f" (batch {index + 1} of {batches})" if batches > 1 else ""
         for stage in stages:
-            _run_stage(con, catalog, stage, label)
-        with step(f"Features: assembling{label}"):
-            guard_memory(lambda: _assemble(con, catalog), "assembling the feature table", _ADVICE)
+            run_stage(backend, catalog, stage, label)
+        assemble(backend, catalog, label)
         rows += int(fetch_scalar(con, "SELECT count(*) FROM feature_matrix"))
         if on_batch is not None:
             on_batch(index, batches)
@@ -158,65 +140,6 @@ def _batch_selector(con: duckdb.DuckDBPyConnection, batches: int) -> str:
         " AS batch FROM as_of_dates"
     ).fetchall()
     return "as_of IN (SELECT as_of FROM as_of_batches WHERE batch = {index})"
-
-
-def _register_dates(con: duckdb.DuckDBPyConnection, as_of: list[date]) -> None:
-    dates = as_of_frame(as_of)
-    con.register("_as_of_frame", dates)
-    con.execute("CREATE OR REPLACE TEMP TABLE as_of_dates AS SELECT * FROM _as_of_frame").fetchall()
-    con.unregister("_as_of_frame")
-
-
-def _run_stage(
-    con: duckdb.DuckDBPyConnection, catalog: FeatureCatalog, stage: Stage, label: str = ""
-) -> None:
-    with step(f"Features: {stage.name}{label}"):
-        sql = to_engine(read_sql(stage.file), "duckdb")
-
-        def run() -> None:
-            try:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {stage.name} AS {sql}").fetchall()
-            except duckdb.OutOfMemoryException:
-                raise
-            except duckdb.Error as exc:
-                raise ConfigError(f"features/{stage.file} failed: {exc}") from exc
-
-        guard_memory(run, f"running features/{stage.file}", _ADVICE)
-        if stage.domain:
-            _check_domain_output(con, catalog, stage.name, stage.domain)
-
-
-def _check_domain_output(
-    con: duckdb.DuckDBPyConnection, catalog: FeatureCatalog, table: str, domain: str
-) -> None:
-    columns = [row[0] for row in fetch_all(con, f"DESCRIBE {table}")]
-    expected = [f.name for f in catalog.by_domain(domain)]
-    extra = sorted(set(columns) - set(expected) - set(KEYS))
-    absent = sorted(set(expected) - set(columns))
-    if extra or absent or not set(KEYS) <= set(columns):
-        raise ConfigError(
-            f"Stage {table} ({domain}) does not match the catalog: "
-            f"missing {absent or 'none'}, not in the catalog {extra or 'none'}; it must also "
-            "return pupil_pseudonym and as_of."
-        )
-
-
-def _assemble(con: duckdb.DuckDBPyConnection, catalog: FeatureCatalog) -> None:
-    """Join to the spine the domain tables that hold each frame's columns."""
-    domain_tables = {s.domain: s.name for s in catalog.stages if s.domain}
-    spine = ", ".join(f"spine.{c}" for c in (*KEYS, *SPINE_COLUMNS))
-    for table, features in (
-        ("feature_matrix", catalog.model_features),
-        ("audit_frame", catalog.audit_features),
-    ):
-        # every domain table has one row per spine row: a table with none of this
-        # frame's columns needs no join
-        used = dict.fromkeys(domain_tables[f.domain] for f in features)
-        joins = " ".join(f"LEFT JOIN {t} USING (pupil_pseudonym, as_of)" for t in used)
-        columns = "".join(f", {domain_tables[f.domain]}.{f.name}" for f in features)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {spine}{columns} FROM spine {joins}"
-        ).fetchall()
 
 
 def audit_path(out: Path) -> Path:

@@ -11,17 +11,16 @@ definitions it was built with, so that a build never reads tables made by other 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
 
 import duckdb
-import pandas as pd
 
 from cmooe_risk._progress import step
-from cmooe_risk.errors import ConfigError, StateError
+from cmooe_risk.errors import StateError
 from cmooe_risk.features._catalog import FeatureCatalog, PrecomputeStage, load_catalog, read_sql
-from cmooe_risk.features._dates import WEEK_ZERO, as_of_frame
 from cmooe_risk.features._dialect import to_engine
-from cmooe_risk.warehouse import fetch_all, fetch_scalar, guard_memory, table_exists
+from cmooe_risk.features._duckdb import DuckDBBackend
+from cmooe_risk.features._runner import register_weeks
+from cmooe_risk.warehouse import fetch_scalar, table_exists
 
 __all__ = [
     "STATE_TABLE",
@@ -34,8 +33,6 @@ __all__ = [
 STATE_TABLE = "feature_precompute"
 #: Attendance marks per batch of a batched stage: keeps a batch near 1.5 GB in DuckDB.
 BATCH_MARKS = 16_000_000
-#: Weeks after the last session that a window (52 weeks) or the year to date can reach.
-WEEKS_AFTER_LAST_SESSION = 54
 _REINGEST = "Re-run `cmooe-risk ingest SOURCE_DIR` to rebuild them."
 
 
@@ -56,16 +53,13 @@ def precompute(con: duckdb.DuckDBPyConnection, catalog: FeatureCatalog | None = 
     at all. Batched stages run a batch of pupils at a time, so memory stays bounded.
     """
     catalog = catalog or load_catalog()
-    _register_weeks(con)
+    backend = DuckDBBackend(con, advice="load the warehouse on a machine with more memory")
+    register_weeks(backend)
     marks = int(fetch_scalar(con, "SELECT count(*) FROM attendance_marks"))
     batches = max(1, -(-marks // BATCH_MARKS))
     for stage in catalog.precompute:
         with step(f"Precomputing {stage.name}"):
-            guard_memory(
-                lambda stage=stage: _run(con, stage, batches if stage.batched else 1),
-                f"precomputing {stage.name} (features/{stage.file})",
-                "load the warehouse on a machine with more memory",
-            )
+            _run(backend, stage, batches if stage.batched else 1)
     con.execute(
         f"CREATE OR REPLACE TABLE main.{STATE_TABLE} AS "
         "SELECT CAST(? AS VARCHAR) AS fingerprint, CAST(? AS VARCHAR) AS tables",
@@ -75,49 +69,20 @@ def precompute(con: duckdb.DuckDBPyConnection, catalog: FeatureCatalog | None = 
         con.execute(f"DROP TABLE IF EXISTS temp.{temporary}").fetchall()
 
 
-def _run(con: duckdb.DuckDBPyConnection, stage: PrecomputeStage, batches: int) -> None:
-    sql = to_engine(read_sql(stage.file), "duckdb")
-    try:
-        for index in range(batches):
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE precompute_pupils AS SELECT pupil_pseudonym "
-                f"FROM pupils WHERE hash(pupil_pseudonym) % {batches} = {index}"
-            ).fetchall()
-            if index == 0:
-                con.execute(f"CREATE OR REPLACE TABLE main.{stage.name} AS {sql}").fetchall()
-            else:
-                con.execute(f"INSERT INTO main.{stage.name} {sql}").fetchall()
-    except duckdb.OutOfMemoryException:
-        raise
-    except duckdb.Error as exc:
-        raise ConfigError(f"features/{stage.file} failed: {exc}") from exc
-
-
-def _register_weeks(con: duckdb.DuckDBPyConnection) -> None:
-    """``precompute_weeks``: every week the data can reach, with its Monday's academic year.
-
-    Made here because generating a series is dialect-specific SQL.
-    """
-    first, last = fetch_all(
-        con, "SELECT min(session_date), max(session_date) FROM attendance_marks"
-    )[0]
-    mondays: list[date] = []
-    if first is not None:
-        start = WEEK_ZERO + timedelta(weeks=(first - WEEK_ZERO).days // 7)
-        end = WEEK_ZERO + timedelta(weeks=(last - WEEK_ZERO).days // 7 + WEEKS_AFTER_LAST_SESSION)
-        mondays = [start + timedelta(weeks=i) for i in range((end - start).days // 7 + 1)]
-    if mondays:
-        dates = as_of_frame(mondays)
-        weeks = pd.DataFrame(
-            {"week": dates["as_of_week"], "academic_year": dates["academic_year"]}
-        ).astype("int32")
-    else:
-        weeks = pd.DataFrame({"week": [], "academic_year": []}, dtype="int32")
-    con.register("_precompute_weeks_frame", weeks)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE precompute_weeks AS SELECT * FROM _precompute_weeks_frame"
-    ).fetchall()
-    con.unregister("_precompute_weeks_frame")
+def _run(backend: DuckDBBackend, stage: PrecomputeStage, batches: int) -> None:
+    """One stage into a warehouse table, a batch of pupils at a time."""
+    sql = to_engine(read_sql(stage.file), backend.engine)
+    source = f"features/{stage.file}"
+    for index in range(batches):
+        backend.create(
+            "precompute_pupils",
+            f"SELECT pupil_pseudonym FROM pupils WHERE hash(pupil_pseudonym) % {batches} = {index}",
+            source,
+        )
+        if index == 0:
+            backend.run(f"CREATE OR REPLACE TABLE main.{stage.name} AS {sql}", source)
+        else:
+            backend.run(f"INSERT INTO main.{stage.name} {sql}", source)
 
 
 def check_precomputed(con: duckdb.DuckDBPyConnection, catalog: FeatureCatalog) -> None:

@@ -1,11 +1,12 @@
 """Build point-in-time features on Apache Spark, from the same SQL as DuckDB.
 
-The catalog's SQL files run unchanged, through ``to_engine(sql, "spark")`` (sqlglot plus
-the fixes in ``_dialect``), each becoming a Spark temporary view: first the ``precompute``
-stages (which ingest runs once per load in DuckDB), then the feature ``stages``. The
-relations the DuckDB engine makes in Python (``as_of_dates``, ``precompute_weeks``) are
-made here from the same Python code, and the batched precompute stage runs once, with
-every pupil in ``precompute_pupils``: Spark bounds memory by partitioning, not batches.
+The feature runner (``_runner``) drives it as it drives DuckDB: the same stages in the same
+order, the same ``as_of_dates`` and ``precompute_weeks``, the same assembly and checks.
+This module is only the Spark backend: each SQL file, through ``to_engine(sql, "spark")``
+(sqlglot plus the fixes in ``_dialect``), becomes a materialised temporary view. The
+``precompute`` stages (which ingest runs once per load in DuckDB) run first, the batched
+one once, with every pupil in ``precompute_pupils``: Spark bounds memory by partitioning,
+not batches.
 
 The source tables come in as Spark DataFrames; :func:`warehouse_tables` reads them from a
 DuckDB warehouse through Parquet, which is how the parity test and ``cmooe-risk features
@@ -17,20 +18,26 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cmooe_risk._progress import step
 from cmooe_risk.errors import ConfigError, StateError
-from cmooe_risk.features._catalog import FeatureCatalog, load_catalog, read_sql
-from cmooe_risk.features._dates import WEEK_ZERO, as_of_frame
-from cmooe_risk.features._dialect import to_engine
-from cmooe_risk.features._engine import KEYS, REQUIRED_TABLES, SPINE_COLUMNS
-from cmooe_risk.features._precompute import WEEKS_AFTER_LAST_SESSION
+from cmooe_risk.features._catalog import FeatureCatalog, load_catalog
+from cmooe_risk.features._dates import as_of_frame
+from cmooe_risk.features._runner import (
+    REQUIRED_TABLES,
+    assemble,
+    precompute_all,
+    register_as_of_dates,
+    require_tables,
+    run_stage,
+)
 
 if TYPE_CHECKING:
     import duckdb
+    import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
     from cmooe_risk.config import Workspace
@@ -80,12 +87,7 @@ def warehouse_tables(
     """
     from cmooe_risk.warehouse import table_exists
 
-    missing = [name for name in REQUIRED_TABLES if not table_exists(con, name)]
-    if missing:
-        raise StateError(
-            f"The warehouse has no {', '.join(missing)} table(s). Load extracts first with "
-            "`cmooe-risk ingest SOURCE_DIR`."
-        )
+    require_tables(lambda name: table_exists(con, name))
     directory.mkdir(parents=True, exist_ok=True)
     tables = {}
     for name in REQUIRED_TABLES:
@@ -125,31 +127,69 @@ def build_features_spark(
         tables of the same names.
     """
     catalog = catalog or load_catalog()
-    dates = as_of_frame(as_of)
+    as_of_frame(as_of)  # checks the dates before Spark does any work
     missing = [name for name in REQUIRED_TABLES if name not in tables]
     if missing:
         raise StateError(f"No {', '.join(missing)} table(s) given to the Spark feature build.")
     for name, frame in tables.items():
         frame.createOrReplaceTempView(name)
-
-    _register_weeks(spark)
-    spark.sql("SELECT pupil_pseudonym FROM pupils").createOrReplaceTempView("precompute_pupils")
-    for stage in catalog.precompute:
-        with step(f"Features on Spark: precomputing {stage.name}"):
-            _run(spark, stage.name, stage.file)
-
-    _register_as_of_dates(spark, dates)
+    backend = SparkBackend(spark)
+    precompute_all(backend, catalog)
+    register_as_of_dates(backend, as_of)
     for stage in catalog.stages:
-        with step(f"Features on Spark: {stage.name}"):
-            frame = _run(spark, stage.name, stage.file)
-            if stage.domain:
-                _check_domain_output(frame.columns, catalog, stage.name, stage.domain)
-
-    with step("Features on Spark: assembling"):
-        frames = {table: _persist(spark.sql(sql)) for table, sql in _assembly(catalog).items()}
+        run_stage(backend, catalog, stage)
+    assemble(backend, catalog)
     return SparkFeatureBuild(
-        feature_matrix=frames["feature_matrix"], audit_frame=frames["audit_frame"], catalog=catalog
+        feature_matrix=backend.frames["feature_matrix"],
+        audit_frame=backend.frames["audit_frame"],
+        catalog=catalog,
     )
+
+
+class SparkBackend:
+    """Runs the feature SQL as materialised temporary views on ``spark``."""
+
+    engine = "spark"
+    progress = "Features on Spark"
+
+    def __init__(self, spark: SparkSession) -> None:
+        self.spark = spark
+        #: every relation made, computed and checkpointed
+        self.frames: dict[str, DataFrame] = {}
+
+    def create(self, name: str, sql: str, source: str) -> None:
+        """Materialised, since later stages read a relation several times."""
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        try:
+            frame = _persist(self.spark.sql(sql))
+        except (PySparkException, Py4JJavaError) as exc:
+            raise ConfigError(f"{source} failed on Spark: {exc}") from exc
+        frame.createOrReplaceTempView(name)
+        self.frames[name] = frame
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        from pyspark.sql.types import DateType, IntegerType, StructField, StructType
+
+        fields = [
+            StructField(column, IntegerType() if dtype == "int32" else DateType(), False)
+            for column, dtype in frame.dtypes.items()
+        ]
+        rows = [
+            tuple(
+                int(v) if f.dataType == IntegerType() else v
+                for f, v in zip(fields, row, strict=True)
+            )
+            for row in frame.itertuples(index=False)
+        ]
+        self.spark.createDataFrame(rows, StructType(fields)).createOrReplaceTempView(name)
+
+    def query(self, sql: str) -> list[tuple]:
+        return [tuple(row) for row in self.spark.sql(sql).collect()]
+
+    def columns(self, name: str) -> list[str]:
+        return self.spark.table(name).columns
 
 
 def write_features_spark(
@@ -227,20 +267,6 @@ def _write_single_parquet(frame: DataFrame, directory: Path) -> Path:
     return part
 
 
-def _run(spark: SparkSession, name: str, file: str) -> DataFrame:
-    """One SQL file as a materialised temporary view: later stages read it several times."""
-    from py4j.protocol import Py4JJavaError
-    from pyspark.errors import PySparkException
-
-    sql = to_engine(read_sql(file), "spark")
-    try:
-        frame = _persist(spark.sql(sql))
-    except (PySparkException, Py4JJavaError) as exc:
-        raise ConfigError(f"features/{file} failed on Spark: {exc}") from exc
-    frame.createOrReplaceTempView(name)
-    return frame
-
-
 def _persist(frame: DataFrame) -> DataFrame:
     """``frame`` computed once and kept, its lineage cut.
 
@@ -254,78 +280,3 @@ def _persist(frame: DataFrame) -> DataFrame:
     if frame.sparkSession.sparkContext.getCheckpointDir():
         return frame.checkpoint(eager=True)
     return frame.localCheckpoint(eager=True)
-
-
-def _register_weeks(spark: SparkSession) -> None:
-    """``precompute_weeks``, as ``_precompute._register_weeks`` makes it for DuckDB."""
-    from pyspark.sql.types import IntegerType, StructField, StructType
-
-    first, last = spark.sql(
-        "SELECT min(session_date), max(session_date) FROM attendance_marks"
-    ).first()
-    rows: list[tuple[int, int]] = []
-    if first is not None:
-        start = WEEK_ZERO + timedelta(weeks=(first - WEEK_ZERO).days // 7)
-        end = WEEK_ZERO + timedelta(weeks=(last - WEEK_ZERO).days // 7 + WEEKS_AFTER_LAST_SESSION)
-        mondays = [start + timedelta(weeks=i) for i in range((end - start).days // 7 + 1)]
-        weeks = as_of_frame(mondays)
-        rows = [
-            (int(week), int(year))
-            for week, year in zip(weeks["as_of_week"], weeks["academic_year"], strict=True)
-        ]
-    schema = StructType(
-        [
-            StructField("week", IntegerType(), False),
-            StructField("academic_year", IntegerType(), False),
-        ]
-    )
-    spark.createDataFrame(rows, schema).createOrReplaceTempView("precompute_weeks")
-
-
-def _register_as_of_dates(spark: SparkSession, dates: Any) -> None:
-    """``as_of_dates``, from the same frame the DuckDB engine registers."""
-    from pyspark.sql.types import DateType, IntegerType, StructField, StructType
-
-    schema = StructType(
-        [
-            StructField("as_of", DateType(), False),
-            StructField("as_of_week", IntegerType(), False),
-            StructField("academic_year", IntegerType(), False),
-            StructField("academic_year_start", DateType(), False),
-        ]
-    )
-    rows = [
-        (row.as_of, int(row.as_of_week), int(row.academic_year), row.academic_year_start)
-        for row in dates.itertuples(index=False)
-    ]
-    spark.createDataFrame(rows, schema).createOrReplaceTempView("as_of_dates")
-
-
-def _check_domain_output(
-    columns: list[str], catalog: FeatureCatalog, table: str, domain: str
-) -> None:
-    expected = [f.name for f in catalog.by_domain(domain)]
-    extra = sorted(set(columns) - set(expected) - set(KEYS))
-    absent = sorted(set(expected) - set(columns))
-    if extra or absent or not set(KEYS) <= set(columns):
-        raise ConfigError(
-            f"Stage {table} ({domain}) does not match the catalog: "
-            f"missing {absent or 'none'}, not in the catalog {extra or 'none'}; it must also "
-            "return pupil_pseudonym and as_of."
-        )
-
-
-def _assembly(catalog: FeatureCatalog) -> dict[str, str]:
-    """The SELECTs of ``feature_matrix`` and ``audit_frame``, as ``_engine._assemble``."""
-    domain_tables = {s.domain: s.name for s in catalog.stages if s.domain}
-    spine = ", ".join(f"spine.{c}" for c in (*KEYS, *SPINE_COLUMNS))
-    queries = {}
-    for table, features in (
-        ("feature_matrix", catalog.model_features),
-        ("audit_frame", catalog.audit_features),
-    ):
-        used = dict.fromkeys(domain_tables[f.domain] for f in features)
-        joins = " ".join(f"LEFT JOIN {t} USING (pupil_pseudonym, as_of)" for t in used)
-        columns = "".join(f", {domain_tables[f.domain]}.{f.name}" for f in features)
-        queries[table] = f"SELECT {spine}{columns} FROM spine {joins}"
-    return queries

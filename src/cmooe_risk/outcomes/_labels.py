@@ -20,7 +20,7 @@ from cmooe_risk.errors import ConfigError, StateError
 from cmooe_risk.features import to_engine
 from cmooe_risk.outcomes._spec import OutcomeSpec, outcome_spec
 from cmooe_risk.outcomes._sql import TABLES_READ, read_sql
-from cmooe_risk.warehouse import fetch_all, fetch_scalar, guard_memory, table_exists
+from cmooe_risk.warehouse import fetch_all, fetch_scalar, run_sql, table_exists
 
 __all__ = ["STATUSES", "LabelSummary", "build_labels"]
 
@@ -283,16 +283,12 @@ def _prepare(
 
 def _create(con: duckdb.DuckDBPyConnection, table: str, file: str) -> None:
     sql = to_engine(read_sql(file), "duckdb")
-
-    def run() -> None:
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}").fetchall()
-        except duckdb.OutOfMemoryException:
-            raise
-        except duckdb.Error as exc:
-            raise ConfigError(f"cmooe_risk/outcomes/sql/{file} failed: {exc}") from exc
-
-    guard_memory(run, f"running outcomes/sql/{file}", "label fewer keys at a time")
+    run_sql(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}",
+        f"cmooe_risk/outcomes/sql/{file}",
+        "label fewer keys at a time",
+    )
 
 
 def _summarise(

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from cmooe_risk.features import WEEK_ZERO
+from cmooe_risk.features import session_week, to_engine, week_monday
 
 __all__ = ["PupilTrends", "load_trends", "school_names"]
 
@@ -35,10 +35,11 @@ WHERE l.session_week BETWEEN ? AND ?
 GROUP BY l.pupil_pseudonym, l.session_week
 """
 
-# Without the ledger: the version of each mark recorded before the as-of date.
+# Without the ledger: the version of each mark recorded before the as-of date (feature SQL,
+# for session_week(): run it through to_engine).
 _MARKS_SQL = """
 SELECT m.pupil_pseudonym,
-       CAST(FLOOR(date_diff('day', DATE '2000-01-03', m.session_date) / 7) AS INTEGER) AS week,
+       session_week(m.session_date) AS week,
        SUM(CASE WHEN r.counts_as_possible THEN 1 ELSE 0 END) AS possible,
        SUM(CASE WHEN r.category IN ('present', 'approved_activity') THEN 1 ELSE 0 END)
            AS attended
@@ -74,8 +75,8 @@ class PupilTrends:
 
     def __init__(self, as_of: date, attendance: pd.DataFrame, exclusions: pd.DataFrame) -> None:
         self.as_of = as_of
-        first = _week(as_of) - TREND_WEEKS
-        self.weeks = [WEEK_ZERO + timedelta(weeks=first + i) for i in range(TREND_WEEKS)]
+        first = session_week(as_of) - TREND_WEEKS
+        self.weeks = [week_monday(first + i) for i in range(TREND_WEEKS)]
         self._rates: dict[str, list[float | None]] = {}
         if not attendance.empty:
             frame = attendance[attendance["possible"] > 0]
@@ -113,10 +114,6 @@ class PupilTrends:
         return self._events.get((pupil, "permanent"), [])
 
 
-def _week(day: date) -> int:
-    return (day - WEEK_ZERO).days // 7
-
-
 def load_trends(con, pupils: Iterable[str], as_of: date) -> PupilTrends:
     """Read the attendance and exclusions of ``pupils`` as known on ``as_of``.
 
@@ -138,12 +135,13 @@ def load_trends(con, pupils: Iterable[str], as_of: date) -> PupilTrends:
     names = pd.DataFrame({"pupil_pseudonym": sorted(set(pupils))}, dtype=object)
     con.register("report_pupils", names)
     try:
-        week = _week(as_of)
+        week = session_week(as_of)
         if table_exists(con, "attendance_ledger"):
             attendance = con.execute(_LEDGER_SQL, [week - TREND_WEEKS, week - 1, week, week]).df()
         elif table_exists(con, "attendance_marks"):
-            start = WEEK_ZERO + timedelta(weeks=week - TREND_WEEKS)
-            attendance = con.execute(_MARKS_SQL, [start, as_of, as_of, as_of]).df()
+            start = week_monday(week - TREND_WEEKS)
+            marks_sql = to_engine(_MARKS_SQL, "duckdb")
+            attendance = con.execute(marks_sql, [start, as_of, as_of, as_of]).df()
         else:
             attendance = pd.DataFrame(columns=["pupil_pseudonym", "week", "possible", "attended"])
         if table_exists(con, "exclusions"):

@@ -208,12 +208,8 @@ off_roll AS (
     JOIN pupils AS pu ON pu.pupil_pseudonym = s.pupil_pseudonym
     WHERE s.is_spell = 1
         AND (s.spell_end IS NULL OR d.school_date <= s.spell_end)
-        AND YEAR(d.school_date) - CASE WHEN MONTH(d.school_date) < 9 THEN 1 ELSE 0 END
-            - (
-                CAST(SUBSTR(pu.year_month_of_birth, 1, 4) AS INTEGER)
-                - CASE WHEN CAST(SUBSTR(pu.year_month_of_birth, 6, 2) AS INTEGER) < 9
-                    THEN 1 ELSE 0 END
-            )
+        AND academic_year(d.school_date)
+            - academic_year(CAST(pu.year_month_of_birth || '-01' AS DATE))
             - 5 BETWEEN p.off_roll_first_year AND p.off_roll_last_year
 )
 
