@@ -104,7 +104,9 @@ def write_rows(path: Path, header: list[str], rows: list[dict[str, str]]) -> Non
         writer.writerows(rows)
 
 
-# Session fixtures of a small trained LA, shared across test packages so it is trained once.
+# Session fixtures shared across test packages: one Spark session (starting a JVM costs
+# seconds) and a small trained LA, trained once.
+from tests._spark import spark  # noqa: E402, F401
 from tests._trained import (  # noqa: E402, F401
     champions,
     champions_copy,

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.demo import run_demo
+
+# The demo's generate, ingest and feature build end to end: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 def test_demo_generates_loads_and_builds_features(workspace: Workspace) -> None:

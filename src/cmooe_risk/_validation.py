@@ -1,7 +1,9 @@
 """Checks and arithmetic every stage shares, written once.
 
 ``describe_validation_error`` reports a pydantic validation error with every bad key by
-its dotted path; ``whole_number`` checks a count or a seed given to the Python API or the
+its dotted path; ``checked_frame`` checks a DataFrame given to the Python API (a
+:class:`TypeError` when it is not one, a :class:`ValueError` naming missing columns or an
+empty frame); ``whole_number`` checks a count or a seed given to the Python API or the
 command line, with one rule and one message; ``safe_ratio`` divides where a zero
 denominator is expected (an empty group, a list with no one on it) and says what such a
 ratio is.
@@ -11,13 +13,41 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from pydantic import ValidationError
 
-__all__ = ["describe_validation_error", "safe_ratio", "whole_number"]
+__all__ = ["checked_frame", "describe_validation_error", "safe_ratio", "whole_number"]
+
+
+def checked_frame(
+    frame: object, name: str, columns: Sequence[str] = (), *, allow_empty: bool = True
+) -> pd.DataFrame:
+    """``frame`` if it is a DataFrame with ``columns`` (and rows, unless ``allow_empty``).
+
+    Raises
+    ------
+    TypeError
+        If ``frame`` is not a pandas DataFrame, naming ``name`` and what it is.
+    ValueError
+        If a column is missing (naming every missing column and the ones it has), or the
+        frame is empty when rows are needed.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}")
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{name} is missing column(s) {', '.join(map(repr, missing))}; "
+            f"it has {', '.join(map(repr, map(str, frame.columns)))}"
+        )
+    if not allow_empty and len(frame) == 0:
+        raise ValueError(f"{name} has no rows")
+    return frame
 
 
 def whole_number(

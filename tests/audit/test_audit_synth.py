@@ -25,6 +25,9 @@ from cmooe_risk.contracts._codes import CODE_LISTS
 from cmooe_risk.synth import generate, load_profile
 from cmooe_risk.synth._profile import Sourced
 
+# Synthetic LAs generated and audited with bootstrap CIs: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 BIASED = ("WOTH", "BAFR")
 NAMES = dict(CODE_LISTS["ethnicity_minor"].codes)
 GATE = FairnessConfig().gate_metrics

@@ -68,6 +68,7 @@ def test_a_corrected_mark_is_invisible_before_its_correction(
     assert as_known_after.unauthorised_absence_rate_6w == 0
 
 
+@pytest.mark.slow  # one build per as-of date
 def test_many_as_of_dates_in_one_pass_equal_one_date_at_a_time(
     workspace: Workspace, mini_la: Path
 ) -> None:

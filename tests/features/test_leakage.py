@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.features._build import both_frames
@@ -41,6 +42,7 @@ def _baseline(t: date) -> pd.DataFrame:
         return _at_t(Workspace.open(Path(scratch) / "ws"), extracts, t)
 
 
+@pytest.mark.slow  # an ingest and a feature build per example
 @settings(
     max_examples=30,
     deadline=None,

@@ -109,6 +109,7 @@ def synthetic_la(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return workspace
 
 
+@pytest.mark.slow  # three years of weeks, both ways
 def test_every_week_of_three_years_in_one_pass_matches_the_sql_before_precomputation(
     synthetic_la: Workspace,
 ) -> None:
@@ -143,6 +144,7 @@ def test_batched_precompute_gives_the_same_tables(
     assert tables(Workspace.open(copy)) == once
 
 
+@pytest.mark.slow  # an ingest per example
 @settings(
     max_examples=12,
     deadline=None,

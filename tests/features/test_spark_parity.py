@@ -10,9 +10,7 @@ not use it yet.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from tests._spark import require_spark
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.features import build_features
@@ -28,12 +27,7 @@ from cmooe_risk.ingest import ingest
 from cmooe_risk.synth import generate
 from cmooe_risk.warehouse import connect_workspace
 
-if importlib.util.find_spec("pyspark") is None:
-    pytest.skip(
-        "PySpark is not installed (pip install 'cmooe-risk[spark]')", allow_module_level=True
-    )
-if shutil.which("java") is None:
-    pytest.skip("no Java runtime on PATH: Spark needs Java 17 or 21", allow_module_level=True)
+require_spark()
 
 KEYS = ["pupil_pseudonym", "as_of"]
 END = date(2026, 7, 24)
@@ -49,26 +43,6 @@ SPARK_TYPE = {
     "BIGINT": "bigint",
     "BOOLEAN": "boolean",
 }
-
-
-@pytest.fixture(scope="session")
-def spark():
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("cmooe-risk-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "2")
-        .config("spark.driver.memory", "2g")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture

@@ -93,6 +93,7 @@ def loaded_workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ob
     return workspace.root, warehouse_snapshot(workspace.warehouse_path)
 
 
+@pytest.mark.slow  # an ingest per example
 @settings(
     max_examples=30,
     deadline=None,

@@ -8,52 +8,19 @@ pupil's rank, risk and reasons).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
+from tests._spark import require_spark
 
-if importlib.util.find_spec("pyspark") is None:
-    pytest.skip(
-        "PySpark is not installed (pip install 'cmooe-risk[spark]')", allow_module_level=True
-    )
-if shutil.which("java") is None:
-    pytest.skip("no Java runtime on PATH: Spark needs Java 17 or 21", allow_module_level=True)
+require_spark()
 
 AS_OF = date(2026, 7, 6)
 WHY = ["why_1", "why_2", "why_3"]
-
-
-@pytest.fixture(scope="module")
-def spark():
-    from pyspark.sql import SparkSession
-
-    existing = SparkSession.getActiveSession()  # e.g. the feature parity test's
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("cmooe-risk-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "2")
-        .config("spark.driver.memory", "2g")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    # The Python workers must import cmooe_risk: this interpreter (the venv's), not
-    # python3 on PATH. PYSPARK_PYTHON is read when a context starts, so set it directly.
-    session.sparkContext.pythonExec = sys.executable
-    yield session
-    if existing is None:
-        session.stop()
 
 
 def _text(frame: pd.DataFrame) -> pd.DataFrame:

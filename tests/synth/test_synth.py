@@ -38,6 +38,7 @@ def _ingest_all(manifest: Manifest, tmp_path: Path):
     return report
 
 
+@pytest.mark.slow  # a synthetic LA ingested in full
 def test_ingest_accepts_every_row_parquet(la_parquet: Manifest, tmp_path: Path) -> None:
     _ingest_all(la_parquet, tmp_path)
     # ground truth joins to the warehouse after pseudonymisation of its raw UPNs
@@ -57,6 +58,7 @@ def test_ingest_accepts_every_row_parquet(la_parquet: Manifest, tmp_path: Path) 
     assert found == len(pseudonyms)
 
 
+@pytest.mark.slow  # a synthetic LA written and ingested in full
 def test_ingest_accepts_every_row_csv(tmp_path: Path) -> None:
     m = generate("england", pupils=1500, years=2, seed=4, out=tmp_path / "csv", fmt="csv", end=END)
     text = (tmp_path / "csv" / "attendance_marks.csv").read_text(encoding="utf-8").splitlines()
@@ -131,6 +133,7 @@ def _boosted() -> Profile:
     return with_rates("england", pex_per_100=2.5, cme_new_per_year=0.05)
 
 
+@pytest.mark.slow  # a synthetic LA large enough for deciles
 def test_ground_truth_is_calibrated_by_decile(tmp_path: Path) -> None:
     m = generate(
         _boosted(), pupils=3000, years=2, seed=21, out=tmp_path / "gt", end=date(2026, 7, 31)

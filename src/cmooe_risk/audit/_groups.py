@@ -9,13 +9,13 @@ attributes, as integers per row, keeping only the cells that hold a row.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cmooe_risk._validation import checked_frame
 from cmooe_risk.contracts import CODE_LISTS
 
 __all__ = [
@@ -113,18 +113,6 @@ def _flag(frame: pd.DataFrame, column: str) -> npt.NDArray[np.bool_]:
     return frame[column].fillna(0).to_numpy(dtype=np.float64) == 1
 
 
-def _check_columns(frame: object, name: str, columns: Sequence[str]) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}")
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{name} is missing column(s) {', '.join(map(repr, missing))}; "
-            f"it has {', '.join(map(repr, map(str, frame.columns)))}"
-        )
-    return frame
-
-
 def derive_groups(features_frame: pd.DataFrame, audit_frame: pd.DataFrame) -> pd.DataFrame:
     """The audit's group attributes for every row of a feature file.
 
@@ -159,11 +147,13 @@ def derive_groups(features_frame: pd.DataFrame, audit_frame: pd.DataFrame) -> pd
 
     Raises
     ------
+    TypeError
+        If a frame is not a pandas DataFrame.
     ValueError
         If a frame lacks a column, or the audit frame has a (pupil, as-of) key twice.
     """
-    features = _check_columns(features_frame, "features_frame", (*_KEYS, *_FEATURE_COLUMNS))
-    audit = _check_columns(audit_frame, "audit_frame", (*_KEYS, *_AUDIT_COLUMNS))
+    features = checked_frame(features_frame, "features_frame", (*_KEYS, *_FEATURE_COLUMNS))
+    audit = checked_frame(audit_frame, "audit_frame", (*_KEYS, *_AUDIT_COLUMNS))
     duplicated = audit.duplicated(list(_KEYS))
     if duplicated.any():
         first = audit.loc[duplicated, list(_KEYS)].iloc[0]

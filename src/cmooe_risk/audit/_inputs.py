@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import ValidationError
 
-from cmooe_risk._validation import describe_validation_error, whole_number
+from cmooe_risk._validation import checked_frame, describe_validation_error, whole_number
 from cmooe_risk.audit._config import FairnessConfig
 from cmooe_risk.audit._groups import ATTRIBUTES, Grouping, as_labels, build_groupings
 from cmooe_risk.evaluate import Window, prepare_window
@@ -184,20 +184,13 @@ def prepare_inputs(
 
     Raises
     ------
+    TypeError
+        If ``frame`` is not a pandas DataFrame.
     ValueError
         Naming the argument, and where it helps the row, of the first problem found.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"frame must be a pandas DataFrame; got {type(frame).__name__}")
     required = (*_REQUIRED, "label") if kind == LABELLED else _REQUIRED
-    missing = [column for column in required if column not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"frame is missing column(s) {', '.join(map(repr, missing))}; "
-            f"it has {', '.join(map(repr, map(str, frame.columns)))}"
-        )
-    if len(frame) == 0:
-        raise ValueError("frame has no rows")
+    frame = checked_frame(frame, "frame", required, allow_empty=False)
     checked_config = _config(config)
     if not isinstance(intersections, bool):
         raise ValueError(f"intersections must be True or False; got {intersections!r}")

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cmooe_risk._validation import whole_number
+from cmooe_risk._validation import checked_frame, whole_number
 
 __all__ = ["REQUIRED_COLUMNS", "Window", "percent_label", "prepare_window"]
 
@@ -175,19 +175,12 @@ def prepare_window(
 
     Raises
     ------
+    TypeError
+        If ``frame`` is not a pandas DataFrame.
     ValueError
         Naming the argument, and where it helps the row, of the first problem found.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"frame must be a pandas DataFrame; got {type(frame).__name__}")
-    missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"frame is missing column(s) {', '.join(map(repr, missing))}; "
-            f"it has {', '.join(map(repr, map(str, frame.columns)))}"
-        )
-    if len(frame) == 0:
-        raise ValueError("frame has no rows")
+    frame = checked_frame(frame, "frame", REQUIRED_COLUMNS, allow_empty=False)
     n_boot = whole_number(n_boot, "n_boot", 0)
     default_capacity = whole_number(default_capacity, "default_capacity", 1)
     if capacities is None:

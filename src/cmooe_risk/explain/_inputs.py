@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cmooe_risk._validation import checked_frame
 from cmooe_risk.features import DOMAINS, Feature, FeatureCatalog, load_catalog
 from cmooe_risk.risk_model import BASELINE, CONTRIBUTION_PREFIX
 
@@ -162,8 +163,7 @@ def read_contributions(
         If a column is missing, a feature is not in the catalog, a value is not finite,
         or the contributions do not add up to the raw score (e.g. a column was dropped).
     """
-    if not isinstance(predictions, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame; got {type(predictions).__name__}")
+    checked_frame(predictions, name)
     columns = [str(column) for column in predictions.columns]
     features = tuple(
         column[len(CONTRIBUTION_PREFIX) :]
@@ -240,8 +240,7 @@ def read_features(
         If the index differs from the predictions', a column is missing, or a column is
         not numeric.
     """
-    if not isinstance(features, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame; got {type(features).__name__}")
+    checked_frame(features, name)
     if not features.index.equals(contributions.index):
         raise ValueError(
             f"{name} and the predictions must have the same index, in the same order "
@@ -279,8 +278,7 @@ def read_keys(keys: Any, frames: dict[str, pd.DataFrame]) -> tuple[list[str], di
         raise ValueError(f"keys must be one or more column names; got {keys!r}")
     indexes = {}
     for name, frame in frames.items():
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}")
+        checked_frame(frame, name)
         missing = [key for key in keys if key not in frame.columns]
         if missing:
             raise ValueError(f"{name} lacks key column(s) {', '.join(map(repr, missing))}")
