@@ -21,11 +21,20 @@ __all__ = [
     "fetch_all",
     "fetch_scalar",
     "guard_memory",
+    "require_warehouse",
     "run_sql",
     "table_exists",
 ]
 
 Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+def require_warehouse(path: Path) -> None:
+    """Stop with how to load one when there is no warehouse at ``path``."""
+    if not path.exists():
+        raise StateError(
+            f"No warehouse at {path}. Load one first with `cmooe-risk ingest SOURCE_DIR`."
+        )
 
 
 @contextmanager
@@ -41,10 +50,8 @@ def connect(
     ``memory_limit`` caps DuckDB's memory; larger operations spill to
     ``.cmooe/duckdb-tmp`` beside the warehouse instead of taking the machine.
     """
-    if read_only and not path.exists():
-        raise StateError(
-            f"No warehouse at {path}. Load one first with `cmooe-risk ingest SOURCE_DIR`."
-        )
+    if read_only:
+        require_warehouse(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(path), read_only=read_only)

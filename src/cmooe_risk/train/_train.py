@@ -32,6 +32,7 @@ from cmooe_risk.train._policies import list_policies, log_list_policies
 from cmooe_risk.train._predictions import audit_challenger, store_predictions
 from cmooe_risk.train._recommend import Recommendation, describe_model, recommend
 from cmooe_risk.train._splits import TemporalSplit
+from cmooe_risk.warehouse import require_warehouse
 
 __all__ = [
     "HEADLINE_METRICS",
@@ -99,7 +100,10 @@ def train_experiment(
     """
     started = time.perf_counter()
     config = experiment if isinstance(experiment, ExperimentConfig) else load_experiment(experiment)
-    client = client_for(workspace)  # fail early if the store is unreachable
+    # Fail early, before any work: no warehouse, or an unreachable store (checked in
+    # that order, so a workspace with nothing loaded does not get an MLflow store).
+    require_warehouse(workspace.warehouse_path)
+    client = client_for(workspace)
     backtest = run_backtest(workspace, config, ground_truth=ground_truth)
     evaluation = evaluate_backtest(workspace, config, backtest)
     recommendation = recommend(evaluation.pooled, config.models)
