@@ -44,12 +44,17 @@ def _outputs_text(notebook) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
-def test_the_notebook_runs_top_to_bottom(name, champions_copy, monkeypatch) -> None:
+def test_the_notebook_runs_top_to_bottom(name, champions_copy, monkeypatch, tmp_path) -> None:
+    from tests._trained import quick_experiment
+
     monkeypatch.setenv("CMOOE_NOTEBOOK_WORKSPACE", str(champions_copy.workspace.root))
     monkeypatch.setenv("CMOOE_NOTEBOOK_SYNTH", str(champions_copy.synth_dir))
-    monkeypatch.setenv(
-        "CMOOE_NOTEBOOK_EXPERIMENT", str(champions_copy.experiments["permanent_exclusion"])
+    # The quick experiment's dates (its features are in the copy's cache) with two of its
+    # models: the notebook shows how runs are compared and promoted, not which model wins.
+    two_models = quick_experiment(
+        tmp_path, "permanent_exclusion", ("lightgbm_quick.yaml", "logistic")
     )
+    monkeypatch.setenv("CMOOE_NOTEBOOK_EXPERIMENT", str(two_models))
     monkeypatch.setenv("CMOOE_NOTEBOOK_AS_OF", AS_OF.isoformat())
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     client = NotebookClient(

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests._trained import copy_workspace
+from tests.conftest import TEST_KEY
 from tests.queue.conftest import count, table_contents
 
 from cmooe_risk.errors import StateError
@@ -32,9 +34,27 @@ def cli(workspace, *args: str, env: dict | None = None) -> subprocess.CompletedP
     )
 
 
-def test_the_weekly_job_lists_each_locality_top_k_with_three_reasons(champions_copy):
-    workspace = champions_copy.workspace
-    result = score_week(workspace, WEEK_1)
+@pytest.fixture(scope="module")
+def scored_week_one(champions, tmp_path_factory: pytest.TempPathFactory):
+    """The champions scored and published for WEEK_1 once, for the tests that start there."""
+    workspace = copy_workspace(champions.workspace, tmp_path_factory.mktemp("week-1") / "ws")
+    # Module fixtures run before each test's own environment fixture.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CMOOE_PSEUDONYM_KEY", TEST_KEY)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        return workspace, score_week(workspace, WEEK_1)
+
+
+@pytest.fixture
+def week_one(scored_week_one, tmp_path: Path):
+    """A copy of the workspace published for WEEK_1 (tests write to the queue and its
+    audit log), and that run's result, whose files stay in the shared original."""
+    workspace, result = scored_week_one
+    return copy_workspace(workspace, tmp_path / "workspace"), result
+
+
+def test_the_weekly_job_lists_each_locality_top_k_with_three_reasons(week_one):
+    workspace, result = week_one
     assert result.publish.state == "published"
     store = open_store(workspace)
     shown = list_items(store, actor="test")
@@ -141,18 +161,16 @@ def assert_sides_follow_the_catalog(own: pd.DataFrame, features: pd.DataFrame, c
     assert checked > 0
 
 
-def test_scoring_the_same_week_twice_leaves_the_queue_database_unchanged(champions_copy):
-    workspace = champions_copy.workspace
-    score_week(workspace, WEEK_1)
+def test_scoring_the_same_week_twice_leaves_the_queue_database_unchanged(week_one):
+    workspace, _ = week_one
     before = table_contents(open_store(workspace))
     again = score_week(workspace, WEEK_1)
     assert again.publish.state == "unchanged"
     assert table_contents(open_store(workspace)) == before
 
 
-def test_status_and_notes_carry_across_weeks(champions_copy):
-    workspace = champions_copy.workspace
-    score_week(workspace, WEEK_1)
+def test_status_and_notes_carry_across_weeks(week_one):
+    workspace, _ = week_one
     store = open_store(workspace)
     first = list_items(store, actor="test")
     chosen = first.iloc[0]
@@ -177,9 +195,8 @@ def test_status_and_notes_carry_across_weeks(champions_copy):
     assert count(store, "SELECT count(*) FROM scoring_runs") == 2
 
 
-def test_a_killed_run_leaves_the_previous_week_intact(champions_copy):
-    workspace = champions_copy.workspace
-    score_week(workspace, WEEK_1)
+def test_a_killed_run_leaves_the_previous_week_intact(week_one):
+    workspace, _ = week_one
     before = table_contents(open_store(workspace))
     killed = cli(
         workspace,
@@ -256,9 +273,8 @@ def test_no_champion_stops_with_how_to_train_one(trained_copy):
     assert "Traceback" not in result.stderr
 
 
-def test_exports_hold_only_their_locality(champions_copy, tmp_path: Path):
-    workspace = champions_copy.workspace
-    score_week(workspace, WEEK_1)
+def test_exports_hold_only_their_locality(week_one, tmp_path: Path):
+    workspace, _ = week_one
     store = open_store(workspace)
     items = list_items(store, actor="test")
     locality = items["locality"].iloc[0]
