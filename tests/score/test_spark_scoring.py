@@ -1,11 +1,9 @@
 """Scoring on Spark gives the DuckDB weekly job's lists: same pupils, ranks, risks, reasons.
 
-The trained LA's champions score a smaller LA of the same profile (loaded into a copy of
-the trained workspace in place of its own warehouse: Spark's cost grows with the marks
-it precomputes) as of one week both ways: ``score_roll_spark`` (features built on
-Spark, the champion applied in ``mapInPandas``, ranks from a Spark window) and
-``score_week`` (DuckDB and pandas, whose ``scores.parquet`` keeps every pupil's rank,
-risk and reasons).
+The trained 3,000-pupil LA is scored as of one week both ways: ``score_roll_spark``
+(features built on Spark, the champion applied in ``mapInPandas``, ranks from a Spark
+window) and ``score_week`` (DuckDB and pandas, whose ``scores.parquet`` keeps every
+pupil's rank, risk and reasons).
 """
 
 from __future__ import annotations
@@ -22,8 +20,6 @@ from tests._spark import require_spark
 require_spark()
 
 AS_OF = date(2026, 7, 6)
-#: The scored LA: as many pupils as give every locality a full list, two years of marks.
-PUPILS, YEARS, END = 1000, 2, date(2026, 7, 24)
 WHY = ["why_1", "why_2", "why_3"]
 
 
@@ -40,17 +36,10 @@ def _text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_spark_scores_match_the_duckdb_job(spark, champions_copy, tmp_path: Path) -> None:
-    from tests._trained import boosted_profile
-
-    from cmooe_risk.ingest import ingest
     from cmooe_risk.score import score_week
     from cmooe_risk.score._spark import OUTPUT_COLUMNS, score_roll_spark
-    from cmooe_risk.synth import generate
 
     workspace = champions_copy.workspace
-    extracts = tmp_path / "extracts"
-    generate(boosted_profile(), pupils=PUPILS, years=YEARS, seed=11, out=extracts, end=END)
-    ingest(workspace, extracts, extract_date=END, force=True)
     started = time.perf_counter()
     counts = score_roll_spark(spark, workspace, AS_OF, tmp_path / "spark")
     spark_seconds = time.perf_counter() - started
