@@ -238,8 +238,7 @@ class _ScoreEvaluator:
             labels_in = np.bincount(
                 bins, weights=window.labels if w is None else window.labels * w, minlength=n_bins
             )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                observed_by_bin = np.where(rows_in > 0, labels_in / rows_in, np.nan)
+            observed_by_bin = safe_ratio(labels_in, rows_in)
 
         [(selected, slots)] = self.capacity.lists(totals.weights, [window.capacity])
         scalars += [
@@ -252,20 +251,15 @@ class _ScoreEvaluator:
             window.capacity_group_as_of, weights=selected, minlength=n_as_of
         )
         slots_by_as_of = np.bincount(window.capacity_group_as_of, weights=slots, minlength=n_as_of)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            by_as_of = np.column_stack(
-                [
-                    np.where(slots_by_as_of > 0, selected_by_as_of / slots_by_as_of, np.nan),
-                    np.where(
-                        totals.positives_by_as_of > 0,
-                        selected_by_as_of / totals.positives_by_as_of,
-                        np.nan,
-                    ),
-                    slots_by_as_of,
-                    totals.positives_by_as_of,
-                    totals.rows_by_as_of,
-                ]
-            )
+        by_as_of = np.column_stack(
+            [
+                safe_ratio(selected_by_as_of, slots_by_as_of),
+                safe_ratio(selected_by_as_of, totals.positives_by_as_of),
+                slots_by_as_of,
+                totals.positives_by_as_of,
+                totals.rows_by_as_of,
+            ]
+        )
 
         if self.top_percent is not None:
             sizes = [top_k_percent_sizes(totals.rows_by_as_of, p) for p in window.k_percents]
