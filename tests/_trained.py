@@ -29,13 +29,13 @@ from cmooe_risk.synth._profile import Sourced
 
 def boosted_profile():
     """England with frequent outcomes, so a small LA has events in every window."""
-    prof = load_profile("england")
-    rates = prof.rates.model_copy(
+    profile = load_profile("england")
+    rates = profile.rates.model_copy(
         # Frequent enough that both sexes have 10+ excluded pupils in the test windows
         # (fewer would be suppressed by the audit) even with the bias towards boys.
         update={"pex_per_100": Sourced(value=12.0), "cme_new_per_year": Sourced(value=0.05)}
     )
-    return prof.model_copy(update={"rates": rates})
+    return profile.model_copy(update={"rates": rates})
 
 
 def quick_experiment(

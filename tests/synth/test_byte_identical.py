@@ -62,11 +62,11 @@ def _england_boosted() -> Profile:
 
 
 def _wiltshire_biased() -> Profile:
-    prof = load_profile("wiltshire")
-    bias = prof.bias.model_copy(
+    profile = load_profile("wiltshire")
+    bias = profile.bias.model_copy(
         update={"enabled": True, "sex": ["M"], "ethnicity_minor": [], "multiplier": 2.0}
     )
-    return prof.model_copy(update={"bias": bias})
+    return profile.model_copy(update={"bias": bias})
 
 
 #: case name -> (profile factory, arguments of generate)

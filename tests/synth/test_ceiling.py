@@ -23,7 +23,15 @@ from cmooe_risk.synth._ceiling import (
     visible_places,
 )
 from cmooe_risk.synth._generate import simulate_la
-from cmooe_risk.synth._latent import AP, M0, M2, N_STATES, P1, P2, transition_matrices
+from cmooe_risk.synth._latent import (
+    AP,
+    CRISIS,
+    DISAPPEARED_WEEK_1,
+    DISAPPEARED_WEEK_2,
+    N_STATES,
+    SETTLED,
+    transition_matrices,
+)
 from cmooe_risk.synth._marks import (
     DAY_ABSENT,
     DAY_ABSENT_AP,
@@ -33,14 +41,14 @@ from cmooe_risk.synth._marks import (
     generate_marks,
 )
 from cmooe_risk.synth._simulate import (
-    CAN_MED,
-    CAN_MM,
-    CAN_OSD,
-    CAN_RT,
-    MED_STARTED,
-    MM_STARTED,
-    OSD_STARTED,
-    RT_STARTED,
+    CAN_MANAGED_MOVE,
+    CAN_MEDICAL_EDUCATION,
+    CAN_OFF_SITE_DIRECTION,
+    CAN_REDUCED_TIMETABLE,
+    MANAGED_MOVE_STARTED,
+    MEDICAL_EDUCATION_STARTED,
+    OFF_SITE_DIRECTION_STARTED,
+    REDUCED_TIMETABLE_STARTED,
     SUSPENDED,
     event_probabilities,
 )
@@ -73,14 +81,14 @@ def _cases(la) -> list[tuple[int, int]]:
     and arrangements, absences, AP, a crisis, and pupils who disappear (the enumeration
     starts the week before, from the filter's own joint distribution at that week)."""
     la_, absence = la
-    sim, tl = la_.simulation, la_.timeline
-    state = sim.state[:, : WEEKS + 1]
+    simulation, timeline = la_.simulation, la_.timeline
+    state = simulation.state[:, : WEEKS + 1]
     here = (state >= 0).all(axis=1) & (state[:, 0] != 8)
-    weeks = slice(int(tl.week_start[0]), int(tl.week_stop[WEEKS - 1]))
+    weeks = slice(int(timeline.week_start[0]), int(timeline.week_stop[WEEKS - 1]))
     absent = ((absence.day[:, weeks] == DAY_ABSENT) | (absence.day[:, weeks] == DAY_ABSENT_AP)).sum(
         axis=1
     )
-    events = (sim.records.flags[:, :WEEKS] & 0b11111).astype(bool).any(axis=1)
+    events = (simulation.records.flags[:, :WEEKS] & 0b11111).astype(bool).any(axis=1)
     unusual = np.isin(state, [2, AP]).any(axis=1)
     chosen = [
         *np.flatnonzero(here & events)[:3],
@@ -89,40 +97,42 @@ def _cases(la) -> list[tuple[int, int]]:
         *np.flatnonzero(here)[:2],
     ]
     cases = [(int(pupil), 0) for pupil in sorted(set(chosen))]
-    data_weeks = tl.n_data_weeks
-    disappear = np.argwhere(sim.state[:, 1 : data_weeks - WEEKS] == P1)
+    data_weeks = timeline.n_data_weeks
+    disappear = np.argwhere(simulation.state[:, 1 : data_weeks - WEEKS] == DISAPPEARED_WEEK_1)
     for pupil, week in disappear[:4]:
-        cases.append((int(pupil), int(week)))  # the week before the first P1 column
+        cases.append((int(pupil), int(week)))  # the week before the first DISAPPEARED_WEEK_1 column
     return cases
 
 
 def test_filter_equals_enumeration_of_paths(la) -> None:
     la_, absence = la
-    profile, sim, tl = la_.profile, la_.simulation, la_.timeline
-    year = tl.first_year
-    hz = la_.hazards_by_year[year]
+    profile, simulation, timeline = la_.profile, la_.simulation, la_.timeline
+    year = timeline.first_year
+    hazards = la_.hazards_by_year[year]
     cases = _cases(la)
     assert len(cases) >= 8, "the small LA should offer pupils with events and absences"
     assert any(first > 0 for _, first in cases), "no pupil disappears in the small LA"
     pupils = np.array(sorted({pupil for pupil, _ in cases}))
 
-    chain = transition_matrices(profile, hz, tl.year_weeks(year))
-    records = RecordedFilter(profile, sim, absence, tl.week_start, tl.week_stop, nodes=NODES)
-    records.start(pupils, 0, sim.initial_behaviour[pupils])
-    scale = absence.scale[year] * hz.absence
+    chain = transition_matrices(profile, hazards, timeline.year_weeks(year))
+    records = RecordedFilter(
+        profile, simulation, absence, timeline.week_start, timeline.week_stop, nodes=NODES
+    )
+    records.start(pupils, 0, simulation.initial_behaviour[pupils])
+    scale = absence.scale[year] * hazards.absence
     last = max(first for _, first in cases) + WEEKS
     snapshots, beliefs = [records.alpha[pupils].copy()], [records.states(pupils)]
     for week in range(last):
-        records.step(pupils, week, chain[pupils], hz.suspension[pupils], scale[pupils])
+        records.step(pupils, week, chain[pupils], hazards.suspension[pupils], scale[pupils])
         snapshots.append(records.alpha[pupils].copy())
         beliefs.append(records.states(pupils))
 
-    places = visible_places(sim.state)
+    places = visible_places(simulation.state)
     for pupil, first in cases:
         row = int(np.searchsorted(pupils, pupil))
         expected = _enumerate(
-            pupil, first, snapshots[first][row], profile, sim, tl, absence, chain[pupil],
-            hz.suspension[pupil], scale[pupil], records, places,
+            pupil, first, snapshots[first][row], profile, simulation, timeline, absence, chain[pupil],
+            hazards.suspension[pupil], scale[pupil], records, places,
         )  # fmt: skip
         filtered = beliefs[first + WEEKS][row]
         np.testing.assert_allclose(
@@ -130,12 +140,23 @@ def test_filter_equals_enumeration_of_paths(la) -> None:
         )
     final = np.array([beliefs[first + WEEKS][np.searchsorted(pupils, p)] for p, first in cases])
     # the records revealed something: a likely disappearance or crisis, not only settled
-    assert final[:, [2, P1, P2]].max() > 0.2
+    assert final[:, [2, DISAPPEARED_WEEK_1, DISAPPEARED_WEEK_2]].max() > 0.2
     assert records.impossible == 0
 
 
 def _enumerate(
-    pupil, first, joint, profile, sim, tl, absence, chain, suspension, scale, records, places
+    pupil,
+    first,
+    joint,
+    profile,
+    simulation,
+    timeline,
+    absence,
+    chain,
+    suspension,
+    scale,
+    records,
+    places,
 ):
     """P(state WEEKS weeks after ``first`` | records) by summing over every path and node,
     starting from ``joint`` (nodes, states): the filter's distribution at ``first``, which
@@ -144,7 +165,7 @@ def _enumerate(
         prior = np.zeros(N_STATES)
         assert places[pupil, 0] != NOT_HERE
         if places[pupil, 0] == AT_SCHOOL:
-            prior[M0 : M2 + 1] = sim.initial_behaviour[pupil]
+            prior[SETTLED : CRISIS + 1] = simulation.initial_behaviour[pupil]
         else:
             prior[int(np.flatnonzero(places[pupil, 0] == _PLACE_OF_STATE)[0])] = 1.0
         np.testing.assert_allclose(joint, np.outer(records.prior_nodes, prior), atol=1e-7)
@@ -159,25 +180,41 @@ def _enumerate(
                 s, t = path[step], path[step + 1]
                 p *= chain[s, t]
                 p *= _place_ok(places[pupil, week], places[pupil, week + 1], t)
-                p *= _events(profile, sim, week, pupil, s, t, suspension)
-                p *= _registers(tl, absence, week, pupil, s, t, node * scale)
+                p *= _events(profile, simulation, week, pupil, s, t, suspension)
+                p *= _registers(timeline, absence, week, pupil, s, t, node * scale)
             posterior[path[-1]] += p
     return posterior / posterior.sum()
 
 
 def _place_ok(now, nxt, state) -> float:
-    shown = now if state in (P1, P2) else _PLACE_OF_STATE[state]
+    shown = now if state in (DISAPPEARED_WEEK_1, DISAPPEARED_WEEK_2) else _PLACE_OF_STATE[state]
     return float(shown == nxt)
 
 
-def _events(profile, sim, week, pupil, s, t, suspension) -> float:
-    flags = int(sim.records.flags[pupil, week])
-    happened = [bool(flags & b) for b in (SUSPENDED, RT_STARTED, MED_STARTED, OSD_STARTED)]
-    happened.append(bool(flags & MM_STARTED))
-    if not (s <= M2 and t <= M2):
+def _events(profile, simulation, week, pupil, s, t, suspension) -> float:
+    flags = int(simulation.records.flags[pupil, week])
+    happened = [
+        bool(flags & b)
+        for b in (
+            SUSPENDED,
+            REDUCED_TIMETABLE_STARTED,
+            MEDICAL_EDUCATION_STARTED,
+            OFF_SITE_DIRECTION_STARTED,
+        )
+    ]
+    happened.append(bool(flags & MANAGED_MOVE_STARTED))
+    if not (s <= CRISIS and t <= CRISIS):
         return 0.0 if any(happened) else 1.0
-    could = [True] + [bool(flags & b) for b in (CAN_RT, CAN_MED, CAN_OSD, CAN_MM)]
-    starts = event_probabilities(profile, sim.records.norms[week], sim.weeks_per_year)
+    could = [True] + [
+        bool(flags & b)
+        for b in (
+            CAN_REDUCED_TIMETABLE,
+            CAN_MEDICAL_EDUCATION,
+            CAN_OFF_SITE_DIRECTION,
+            CAN_MANAGED_MOVE,
+        )
+    ]
+    starts = event_probabilities(profile, simulation.records.norms[week], simulation.weeks_per_year)
     probabilities = [suspension[s], *(starts[k, s] for k in range(4))]
     out = 1.0
     for did, can, p in zip(happened, could, probabilities, strict=True):
@@ -188,13 +225,13 @@ def _events(profile, sim, week, pupil, s, t, suspension) -> float:
     return out
 
 
-def _registers(tl, absence, week, pupil, s, t, scale) -> float:
-    days = range(int(tl.week_start[week]), int(tl.week_stop[week]))
+def _registers(timeline, absence, week, pupil, s, t, scale) -> float:
+    days = range(int(timeline.week_start[week]), int(timeline.week_stop[week]))
     codes = [int(absence.day[pupil, d]) for d in days]
     present = [c in (DAY_PRESENT, DAY_PRESENT_AP) for c in codes]
-    if s in (P1, P2):
+    if s in (DISAPPEARED_WEEK_1, DISAPPEARED_WEEK_2):
         return 0.0 if any(present) else 1.0
-    if not (s <= M2 or s == AP):
+    if not (s <= CRISIS or s == AP):
         return 1.0
     multiplier = absence.state_multiplier
 
@@ -207,7 +244,7 @@ def _registers(tl, absence, week, pupil, s, t, scale) -> float:
         p = min(0.97, scale * absence.day_factor[days[i]] * m)
         return p if code in (DAY_ABSENT, DAY_ABSENT_AP) else 1.0 - p
 
-    if t != P1:
+    if t != DISAPPEARED_WEEK_1:
         return float(np.prod([bern(i) for i in range(len(codes))]))
     # disappeared on one of the week's days, each as likely: absent from then on
     total = 0.0

@@ -42,25 +42,27 @@ def _ingest_all(manifest: Manifest, tmp_path: Path):
 def test_ingest_accepts_every_row_parquet(la_parquet: Manifest, tmp_path: Path) -> None:
     _ingest_all(la_parquet, tmp_path)
     # ground truth joins to the warehouse after pseudonymisation of its raw UPNs
-    gt = pq.read_table(Path(la_parquet.out_dir) / "ground_truth" / "ground_truth.parquet")
-    upns = gt.column("pupil_id").cast("string").to_pylist()[:50]
+    ground_truth = pq.read_table(Path(la_parquet.out_dir) / "ground_truth" / "ground_truth.parquet")
+    upns = ground_truth.column("pupil_id").cast("string").to_pylist()[:50]
     key = PseudonymKey(TEST_KEY.encode(), "test")
     pseudonyms = {key.pseudonymise(u) for u in upns}
-    con = duckdb.connect(str(tmp_path / "ws" / "warehouse.duckdb"), read_only=True)
+    connection = duckdb.connect(str(tmp_path / "ws" / "warehouse.duckdb"), read_only=True)
     try:
-        found = con.execute(
+        found = connection.execute(
             "SELECT count(DISTINCT pupil_pseudonym) FROM pupils WHERE pupil_pseudonym IN "
             f"({', '.join('?' for _ in pseudonyms)})",
             list(pseudonyms),
         ).fetchall()[0][0]
     finally:
-        con.close()
+        connection.close()
     assert found == len(pseudonyms)
 
 
 @pytest.mark.slow  # a synthetic LA written and ingested in full
 def test_ingest_accepts_every_row_csv(tmp_path: Path) -> None:
-    m = generate("england", pupils=1500, years=2, seed=4, out=tmp_path / "csv", fmt="csv", end=END)
+    manifest = generate(
+        "england", pupils=1500, years=2, seed=4, out=tmp_path / "csv", fmt="csv", end=END
+    )
     text = (tmp_path / "csv" / "attendance_marks.csv").read_text(encoding="utf-8").splitlines()
     assert text[0] == '"pupil_id","urn","session_date","session","code","recorded_at"'
     # UK dates and MIS-style timestamps
@@ -68,7 +70,7 @@ def test_ingest_accepts_every_row_csv(tmp_path: Path) -> None:
     assert fields[2].count("/") == 2
     assert fields[5].count("/") == 2
     assert ":" in fields[5]
-    _ingest_all(m, tmp_path)
+    _ingest_all(manifest, tmp_path)
 
 
 def test_marks_have_the_expected_shape(la_parquet: Manifest) -> None:
@@ -135,31 +137,31 @@ def _boosted() -> Profile:
 
 @pytest.mark.slow  # a synthetic LA large enough for deciles
 def test_ground_truth_is_calibrated_by_decile(tmp_path: Path) -> None:
-    m = generate(
+    manifest = generate(
         _boosted(), pupils=3000, years=2, seed=21, out=tmp_path / "gt", end=date(2026, 7, 31)
     )
-    d = Path(m.out_dir)
-    con = duckdb.connect()
-    con.execute(
-        f"CREATE VIEW gt AS SELECT * FROM read_parquet('{d / 'ground_truth' / 'ground_truth.parquet'}')"
+    out_dir = Path(manifest.out_dir)
+    connection = duckdb.connect()
+    connection.execute(
+        f"CREATE VIEW gt AS SELECT * FROM read_parquet('{out_dir / 'ground_truth' / 'ground_truth.parquet'}')"
     ).fetchall()
-    con.execute(
+    connection.execute(
         f"""CREATE VIEW ev AS
-        SELECT pupil_id, 'pex' AS o, start_date AS d FROM read_parquet('{d / "exclusions.parquet"}')
+        SELECT pupil_id, 'pex' AS o, start_date AS d FROM read_parquet('{out_dir / "exclusions.parquet"}')
           WHERE category = 'PERM' AND status IN ('UPHELD', 'PENDING')
         UNION ALL
-        SELECT pupil_id, 'me', start_date FROM read_parquet('{d / "register_events.parquet"}')
+        SELECT pupil_id, 'me', start_date FROM read_parquet('{out_dir / "register_events.parquet"}')
           WHERE event_type = 'CME_REFERRAL'"""
     ).fetchall()
     checked = 0
     for horizon in (6, 13, 26, 39):
         # non-overlapping windows, so the outcome residuals are uncorrelated (martingale
         # differences); pupils leaving the LA within the window count as no outcome
-        data = con.execute(
+        data = connection.execute(
             f"""
             WITH g AS (SELECT *, (as_of - (SELECT min(as_of) FROM gt)) // 7 AS wk FROM gt
                        WHERE horizon_weeks = {horizon}
-                       AND as_of + INTERVAL {7 * horizon} DAY <= DATE '{m.end}' + INTERVAL 1 DAY)
+                       AND as_of + INTERVAL {7 * horizon} DAY <= DATE '{manifest.end}' + INTERVAL 1 DAY)
             SELECT g.p_permanent_exclusion AS p_pex, g.p_missing_education AS p_me,
               g.p_permanent_exclusion_from_records AS p_pex_records,
               g.p_missing_education_from_records AS p_me_records,
@@ -177,45 +179,61 @@ def test_ground_truth_is_calibrated_by_decile(tmp_path: Path) -> None:
             ("pex", "pex_records"),
             ("me", "me_records"),
         ):
-            p = np.asarray(data[f"p_{score}"], dtype=float)
-            y = np.asarray(data[f"y_{outcome}"], dtype=float)
-            order = np.argsort(p, kind="stable")
+            predicted = np.asarray(data[f"p_{score}"], dtype=float)
+            outcomes = np.asarray(data[f"y_{outcome}"], dtype=float)
+            order = np.argsort(predicted, kind="stable")
             for part in np.array_split(order, 10):
-                e, o, v = p[part].sum(), y[part].sum(), (p[part] * (1 - p[part])).sum()
+                expected, observed, variance = (
+                    predicted[part].sum(),
+                    outcomes[part].sum(),
+                    (predicted[part] * (1 - predicted[part])).sum(),
+                )
                 # 99.9% band of a Poisson-binomial count, with a continuity allowance
-                assert abs(o - e) <= 3.3 * math.sqrt(v) + 1.5, (horizon, score, e, o, v)
+                assert abs(observed - expected) <= 3.3 * math.sqrt(variance) + 1.5, (
+                    horizon,
+                    score,
+                    expected,
+                    observed,
+                    variance,
+                )
                 checked += 1
-            total_e = p.sum()
-            assert total_e > 20, (horizon, score, total_e)
+            total_expected = predicted.sum()
+            assert total_expected > 20, (horizon, score, total_expected)
     assert checked == 160
 
 
 def test_bias_injection_raises_recorded_risk_only_for_the_group(tmp_path: Path) -> None:
-    prof = load_profile("england")
-    prof = prof.model_copy(
+    profile = load_profile("england")
+    profile = profile.model_copy(
         update={
-            "bias": prof.bias.model_copy(
+            "bias": profile.bias.model_copy(
                 update={"enabled": True, "sex": ["M"], "ethnicity_minor": [], "multiplier": 2.0}
             )
         }
     )
-    m = generate(prof, pupils=800, years=1, seed=2, out=tmp_path / "bias", end=date(2026, 3, 1))
-    gt = pq.read_table(Path(m.out_dir) / "ground_truth" / "ground_truth.parquet").to_pandas()
-    pupils = pq.read_table(Path(m.out_dir) / "pupils.parquet").to_pandas().set_index("pupil_id")
-    gt["sex"] = gt["pupil_id"].astype(str).map(pupils["sex"])
-    boys, girls = gt[gt.sex == "M"], gt[gt.sex == "F"]
+    manifest = generate(
+        profile, pupils=800, years=1, seed=2, out=tmp_path / "bias", end=date(2026, 3, 1)
+    )
+    ground_truth = pq.read_table(
+        Path(manifest.out_dir) / "ground_truth" / "ground_truth.parquet"
+    ).to_pandas()
+    pupils = (
+        pq.read_table(Path(manifest.out_dir) / "pupils.parquet").to_pandas().set_index("pupil_id")
+    )
+    ground_truth["sex"] = ground_truth["pupil_id"].astype(str).map(pupils["sex"])
+    boys, girls = ground_truth[ground_truth.sex == "M"], ground_truth[ground_truth.sex == "F"]
     assert (girls.p_permanent_exclusion == girls.p_permanent_exclusion_unbiased).all()
     assert (boys.p_permanent_exclusion >= boys.p_permanent_exclusion_unbiased - 1e-12).all()
     assert boys.p_permanent_exclusion.mean() > 1.5 * boys.p_permanent_exclusion_unbiased.mean()
-    assert m.bias_enabled
+    assert manifest.bias_enabled
 
 
 def test_profiles_load_and_bad_keys_are_named(tmp_path: Path) -> None:
     for name in ("england", "dorset", "wiltshire"):
-        prof = load_profile(name)
-        assert prof.calibration
-        assert prof.default_pupils >= 100
-        assert all(t.source for t in prof.calibration.values())
+        profile = load_profile(name)
+        assert profile.calibration
+        assert profile.default_pupils >= 100
+        assert all(t.source for t in profile.calibration.values())
     raw = load_profile("england").model_dump(mode="json")
     raw["rates"]["pex_per_100"]["value"] = "lots"
     path = tmp_path / "mine.yaml"

@@ -48,34 +48,34 @@ class Timeline:
     def last_day(self, year: int) -> np.datetime64:
         return SchoolCalendar.for_academic_year(year).pupil_days[-1]
 
-    def random_day(self, weeks: np.ndarray, u: np.ndarray) -> np.ndarray:
+    def random_day(self, weeks: np.ndarray, uniform: np.ndarray) -> np.ndarray:
         """A uniformly chosen pupil-day index within each school week."""
         start = self.week_start[weeks]
         width = self.week_stop[weeks] - start
-        return start + np.minimum((u * width).astype(np.int64), width - 1)
+        return start + np.minimum((uniform * width).astype(np.int64), width - 1)
 
 
 def build_timeline(first_year: int, n_years: int, end: date) -> Timeline:
     last_year = first_year + n_years - 1
-    cal = SchoolCalendar(first_year, last_year + 1)
-    days = cal.pupil_days
+    calendar = SchoolCalendar(first_year, last_year + 1)
+    days = calendar.pupil_days
     mondays = week_monday(days)
-    week_mon, day_week = np.unique(mondays, return_inverse=True)
-    week_start = np.searchsorted(day_week, np.arange(len(week_mon)), side="left")
-    week_stop = np.searchsorted(day_week, np.arange(len(week_mon)), side="right")
-    year_of_day = cal.academic_year[~cal.inset]
+    week_mondays, day_week = np.unique(mondays, return_inverse=True)
+    week_start = np.searchsorted(day_week, np.arange(len(week_mondays)), side="left")
+    week_stop = np.searchsorted(day_week, np.arange(len(week_mondays)), side="right")
+    year_of_day = calendar.academic_year[~calendar.inset]
     week_year = year_of_day[week_start].astype(np.int32)
-    end64 = np.datetime64(end, "D")
-    n_data_weeks = int(((week_mon <= end64) & (week_year <= last_year)).sum())
-    n_data_days = int(((days <= end64) & (year_of_day <= last_year)).sum())
+    end_day = np.datetime64(end, "D")
+    n_data_weeks = int(((week_mondays <= end_day) & (week_year <= last_year)).sum())
+    n_data_days = int(((days <= end_day) & (year_of_day <= last_year)).sum())
     return Timeline(
-        calendar=cal,
+        calendar=calendar,
         first_year=first_year,
         n_years=n_years,
-        end=end64,
+        end=end_day,
         days=days,
         day_week=day_week.astype(np.int32),
-        week_monday=week_mon,
+        week_monday=week_mondays,
         week_start=week_start,
         week_stop=week_stop,
         week_year=week_year,

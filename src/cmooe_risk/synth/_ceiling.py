@@ -44,7 +44,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cmooe_risk.synth._latent import AP, CME, EHE, LEFT, M0, M2, N_STATES, P1, P2
+from cmooe_risk.synth._latent import (
+    AP,
+    CME,
+    CRISIS,
+    DISAPPEARED_WEEK_1,
+    DISAPPEARED_WEEK_2,
+    EHE,
+    LEFT,
+    N_STATES,
+    SETTLED,
+)
 from cmooe_risk.synth._marks import (
     DAY_ABSENT,
     DAY_ABSENT_AP,
@@ -54,14 +64,14 @@ from cmooe_risk.synth._marks import (
 )
 from cmooe_risk.synth._profile import Profile
 from cmooe_risk.synth._simulate import (
-    CAN_MED,
-    CAN_MM,
-    CAN_OSD,
-    CAN_RT,
-    MED_STARTED,
-    MM_STARTED,
-    OSD_STARTED,
-    RT_STARTED,
+    CAN_MANAGED_MOVE,
+    CAN_MEDICAL_EDUCATION,
+    CAN_OFF_SITE_DIRECTION,
+    CAN_REDUCED_TIMETABLE,
+    MANAGED_MOVE_STARTED,
+    MEDICAL_EDUCATION_STARTED,
+    OFF_SITE_DIRECTION_STARTED,
+    REDUCED_TIMETABLE_STARTED,
     SUSPENDED,
     Simulation,
     event_probabilities,
@@ -72,7 +82,7 @@ __all__ = ["DEFAULT_NODES", "RecordedFilter", "visible_places"]
 #: grid points over the absence propensity
 DEFAULT_NODES = 32
 #: the grid spans this many standard deviations of log propensity either side of 0
-_GRID_SDS = 4.0
+_GRID_STANDARD_DEVIATIONS = 4.0
 
 #: where the LA's records show a pupil (see visible_places)
 NOT_HERE, AT_SCHOOL, IN_AP, HOME_EDUCATED, MISSING, GONE = range(6)
@@ -81,9 +91,9 @@ _PLACE_OF_STATE = np.array(
     [AT_SCHOOL, AT_SCHOOL, AT_SCHOOL, IN_AP, HOME_EDUCATED, -1, -1, MISSING, GONE],
     dtype=np.int8,
 )
-_BEHAVIOUR = slice(M0, M2 + 1)
+_BEHAVIOUR = slice(SETTLED, CRISIS + 1)
 #: states whose plain registers follow the absence model: behaviour states, then AP
-_EMITTING = (M0, M0 + 1, M2, AP)
+_EMITTING = (SETTLED, SETTLED + 1, CRISIS, AP)
 
 
 def visible_places(state: np.ndarray) -> np.ndarray:
@@ -113,7 +123,7 @@ class _Week:
     flags: np.ndarray  # (m,) WeeklyRecords flags
     place_now: np.ndarray  # (m,)
     place_next: np.ndarray  # (m,)
-    event_p: np.ndarray  # (4, 3) RT, medical, off-site, managed move by behaviour state
+    start_probabilities: np.ndarray  # (4, 3) reduced timetable, medical, off-site, managed move
 
 
 class RecordedFilter:
@@ -127,26 +137,28 @@ class RecordedFilter:
     def __init__(
         self,
         profile: Profile,
-        sim: Simulation,
+        simulation: Simulation,
         absence: AbsenceRecords,
         week_start: np.ndarray,
         week_stop: np.ndarray,
         *,
         nodes: int = DEFAULT_NODES,
     ) -> None:
-        if sim.records is None or sim.initial_behaviour is None:
+        if simulation.records is None or simulation.initial_behaviour is None:
             raise ValueError("the simulation kept no weekly records (see simulate)")
-        n = sim.state.shape[0]
-        sd = profile.latent.absence_sd
-        log_propensity = np.linspace(-_GRID_SDS * sd, _GRID_SDS * sd, nodes)
-        weight = np.exp(-0.5 * (log_propensity / sd) ** 2)
+        n = simulation.state.shape[0]
+        absence_sd = profile.latent.absence_sd
+        log_propensity = np.linspace(
+            -_GRID_STANDARD_DEVIATIONS * absence_sd, _GRID_STANDARD_DEVIATIONS * absence_sd, nodes
+        )
+        weight = np.exp(-0.5 * (log_propensity / absence_sd) ** 2)
         self.prior_nodes = weight / weight.sum()
-        self.propensity = np.exp(log_propensity) / sim.absence_propensity_mean
+        self.propensity = np.exp(log_propensity) / simulation.absence_propensity_mean
         self.profile = profile
-        self.sim = sim
+        self.simulation = simulation
         self.absence = absence
         self.week_start, self.week_stop = week_start, week_stop
-        self.places = visible_places(sim.state)
+        self.places = visible_places(simulation.state)
         self.alpha = np.zeros((n, nodes, N_STATES), dtype=np.float32)
         self.started = np.zeros(n, dtype=bool)
         #: pupil-weeks whose records the model gives probability 0 (should be none)
@@ -185,39 +197,39 @@ class RecordedFilter:
         weeks: the behaviour states and the two weeks of having disappeared), which keeps
         the matrix products small.
         """
-        obs = self._week(rows, week)
-        plain, onset, all_absent = self._register_likelihoods(obs, absence_scale)
-        behaving, nothing = self._event_likelihoods(obs, suspension)
-        pairs = obs.place_now.astype(np.int16) * 8 + obs.place_next
+        week_records = self._week(rows, week)
+        plain, onset, all_absent = self._register_likelihoods(week_records, absence_scale)
+        behaving, nothing = self._event_likelihoods(week_records, suspension)
+        pairs = week_records.place_now.astype(np.int16) * 8 + week_records.place_next
         for pair in np.unique(pairs):
-            sel = np.flatnonzero(pairs == pair)
-            now, nxt = divmod(int(pair), 8)
-            before, after = _STATES_AT[now], _next_states(now, nxt)
+            selected = np.flatnonzero(pairs == pair)
+            place_now, place_next = divmod(int(pair), 8)
+            before, after = _STATES_AT[place_now], _next_states(place_now, place_next)
             if not after:
-                self._impossible(rows[sel], nxt)
+                self._impossible(rows[selected], place_next)
                 continue
-            chain = transition[sel][:, before][:, :, after]
-            chain = chain * _event_factor(before, after, behaving[sel], nothing[sel])
-            alpha = self.alpha[rows[sel]][:, :, before]
+            chain = transition[selected][:, before][:, :, after]
+            chain = chain * _event_factor(before, after, behaving[selected], nothing[selected])
+            alpha = self.alpha[rows[selected]][:, :, before]
             marks = np.ones_like(alpha)
             into_p1 = np.ones_like(alpha)
             for k, state in enumerate(before):
                 if state in _EMITTING:
                     column = _EMITTING.index(state)
-                    marks[:, :, k] = plain[sel, :, column]
-                    into_p1[:, :, k] = onset[sel, :, column]
-                elif state in (P1, P2):
-                    marks[:, :, k] = all_absent[sel, None]
+                    marks[:, :, k] = plain[selected, :, column]
+                    into_p1[:, :, k] = onset[selected, :, column]
+                elif state in (DISAPPEARED_WEEK_1, DISAPPEARED_WEEK_2):
+                    marks[:, :, k] = all_absent[selected, None]
             new = np.matmul(alpha * marks, chain.astype(np.float32))
-            if P1 in after:
+            if DISAPPEARED_WEEK_1 in after:
                 # disappearing this week: absent from that day, the days before as usual
-                k = after.index(P1)
+                k = after.index(DISAPPEARED_WEEK_1)
                 new[:, :, k] = np.matmul(alpha * into_p1, chain[:, :, k : k + 1])[:, :, 0]
             total = new.sum(axis=(1, 2))
             lost = total <= 0
             if lost.any():
-                self._impossible(rows[sel][lost], nxt)
-            kept = sel[~lost]
+                self._impossible(rows[selected][lost], place_next)
+            kept = selected[~lost]
             full = np.zeros((len(kept), len(self.propensity), N_STATES), dtype=np.float32)
             full[:, :, after] = new[~lost] / total[~lost, None, None]
             self.alpha[rows[kept]] = full
@@ -239,7 +251,7 @@ class RecordedFilter:
         prior = np.zeros((len(place), N_STATES))
         at_school = place == AT_SCHOOL
         if behaviour is None:
-            prior[at_school, M0] = 1.0
+            prior[at_school, SETTLED] = 1.0
         else:
             prior[:, _BEHAVIOUR] = np.where(at_school[:, None], behaviour, 0.0)
         for where, state in ((IN_AP, AP), (HOME_EDUCATED, EHE), (MISSING, CME), (GONE, LEFT)):
@@ -256,17 +268,19 @@ class RecordedFilter:
             width = min(stop, recorded) - start
             codes[:, :width] = self.absence.day[rows, start : start + width]
             factor[:width] = self.absence.day_factor[start : start + width]
-        records = self.sim.records
+        records = self.simulation.records
         return _Week(
             codes=codes,
             day_factor=factor,
             flags=records.flags[rows, week],
             place_now=self.places[rows, week],
             place_next=self.places[rows, week + 1],
-            event_p=event_probabilities(self.profile, records.norms[week], self.sim.weeks_per_year),
+            start_probabilities=event_probabilities(
+                self.profile, records.norms[week], self.simulation.weeks_per_year
+            ),
         )
 
-    def _register_likelihoods(self, obs: _Week, absence_scale: np.ndarray):
+    def _register_likelihoods(self, week_records: _Week, absence_scale: np.ndarray):
         """Likelihoods of the week's plain registers, by emitting state and propensity.
 
         Returns ``plain`` (m, nodes, 4): the week as the state it started in would give it
@@ -276,50 +290,74 @@ class RecordedFilter:
         """
         multiplier = self.absence.state_multiplier
         by_state = multiplier[list(_EMITTING)]
-        ap = multiplier[AP]
-        m, days = obs.codes.shape
+        ap_multiplier = multiplier[AP]
+        m, days = week_records.codes.shape
         base = absence_scale[:, None] * self.propensity[None, :]  # (m, nodes)
-        present = (obs.codes == DAY_PRESENT) | (obs.codes == DAY_PRESENT_AP)
-        absent = (obs.codes == DAY_ABSENT) | (obs.codes == DAY_ABSENT_AP)
-        at_ap = obs.codes >= DAY_PRESENT_AP
+        present = (week_records.codes == DAY_PRESENT) | (week_records.codes == DAY_PRESENT_AP)
+        absent = (week_records.codes == DAY_ABSENT) | (week_records.codes == DAY_ABSENT_AP)
+        at_ap = week_records.codes >= DAY_PRESENT_AP
         # suffix[:, k]: no plain register from day k on shows the pupil present
         suffix = np.ones((m, days + 1))
-        for t in range(days - 1, -1, -1):
-            suffix[:, t] = suffix[:, t + 1] * ~present[:, t]
+        for day in range(days - 1, -1, -1):
+            suffix[:, day] = suffix[:, day + 1] * ~present[:, day]
         plain = np.ones((m, len(self.propensity), 4), dtype=np.float32)
         onset = np.zeros_like(plain)
         base = base.astype(np.float32)
-        for t in range(days):
-            onset += plain * suffix[:, t, None, None].astype(np.float32)
-            seen = np.flatnonzero(present[:, t] | absent[:, t])
+        for day in range(days):
+            onset += plain * suffix[:, day, None, None].astype(np.float32)
+            seen = np.flatnonzero(present[:, day] | absent[:, day])
             if not len(seen):
                 continue
-            mult = np.where(at_ap[seen, t, None], ap, by_state[None, :])  # (k, 4)
-            mult[:, 3] = ap
-            p = base[seen, :, None] * (obs.day_factor[t] * mult).astype(np.float32)[:, None, :]
-            np.minimum(p, np.float32(0.97), out=p)
+            multipliers = np.where(
+                at_ap[seen, day, None], ap_multiplier, by_state[None, :]
+            )  # (k, 4)
+            multipliers[:, 3] = ap_multiplier
+            probability = (
+                base[seen, :, None]
+                * (week_records.day_factor[day] * multipliers).astype(np.float32)[:, None, :]
+            )
+            np.minimum(probability, np.float32(0.97), out=probability)
             # p when absent, 1 - p when present
-            gone = absent[seen, t, None, None]
-            p = np.where(gone, p, np.float32(1.0) - p)
-            plain[seen] *= p
+            absent_today = absent[seen, day, None, None]
+            probability = np.where(absent_today, probability, np.float32(1.0) - probability)
+            plain[seen] *= probability
         return plain, onset / np.float32(max(days, 1)), suffix[:, 0]
 
-    def _event_likelihoods(self, obs: _Week, suspension: np.ndarray):
+    def _event_likelihoods(self, week_records: _Week, suspension: np.ndarray):
         """The week's behaviour-driven events: their likelihood (m, 3) for a week spent
         in each behaviour state, and whether there were none (m,).
 
         They can happen only in a week that starts and ends in states 0-2 (a pupil who is
         excluded, leaves or disappears that week is not suspended that week).
         """
-        flags = obs.flags
-        happened = [(flags & bit) != 0 for bit in (SUSPENDED, RT_STARTED, MED_STARTED)]
-        happened += [(flags & bit) != 0 for bit in (OSD_STARTED, MM_STARTED)]
+        flags = week_records.flags
+        happened = [
+            (flags & bit) != 0
+            for bit in (SUSPENDED, REDUCED_TIMETABLE_STARTED, MEDICAL_EDUCATION_STARTED)
+        ]
+        happened += [
+            (flags & bit) != 0 for bit in (OFF_SITE_DIRECTION_STARTED, MANAGED_MOVE_STARTED)
+        ]
         possible = [np.ones(len(flags), dtype=bool)]
-        possible += [(flags & bit) != 0 for bit in (CAN_RT, CAN_MED, CAN_OSD, CAN_MM)]
-        probabilities = [suspension, *(np.broadcast_to(p, suspension.shape) for p in obs.event_p)]
+        possible += [
+            (flags & bit) != 0
+            for bit in (
+                CAN_REDUCED_TIMETABLE,
+                CAN_MEDICAL_EDUCATION,
+                CAN_OFF_SITE_DIRECTION,
+                CAN_MANAGED_MOVE,
+            )
+        ]
+        probabilities = [
+            suspension,
+            *(
+                np.broadcast_to(probability, suspension.shape)
+                for probability in week_records.start_probabilities
+            ),
+        ]
         behaving = np.ones_like(suspension)
-        for did, could, p in zip(happened, possible, probabilities, strict=True):
-            term = np.where(did[:, None], p, 1.0 - p)
+        for did, could, probability in zip(happened, possible, probabilities, strict=True):
+            term = np.where(did[:, None], probability, 1.0 - probability)
             behaving *= np.where(could[:, None], term, np.where(did[:, None], 0.0, 1.0))
         return behaving, ~np.logical_or.reduce(happened)
 
@@ -327,19 +365,19 @@ class RecordedFilter:
 #: latent states the records allow at each place
 _STATES_AT = {
     NOT_HERE: (LEFT,),
-    AT_SCHOOL: (M0, M0 + 1, M2, P1, P2),
-    IN_AP: (AP, P1, P2),
-    HOME_EDUCATED: (EHE, P1, P2),
+    AT_SCHOOL: (SETTLED, SETTLED + 1, CRISIS, DISAPPEARED_WEEK_1, DISAPPEARED_WEEK_2),
+    IN_AP: (AP, DISAPPEARED_WEEK_1, DISAPPEARED_WEEK_2),
+    HOME_EDUCATED: (EHE, DISAPPEARED_WEEK_1, DISAPPEARED_WEEK_2),
     MISSING: (CME,),
     GONE: (LEFT,),
 }
 
 
-def _next_states(now: int, nxt: int) -> tuple[int, ...]:
-    """States a pupil seen at ``now`` this week can be in when seen at ``nxt`` next week."""
+def _next_states(place_now: int, place_next: int) -> tuple[int, ...]:
+    """States a pupil seen at ``place_now`` this week can be in when seen at ``place_next`` next week."""
     shown = _PLACE_OF_STATE.copy()
-    shown[[P1, P2]] = now
-    return tuple(int(s) for s in np.flatnonzero(shown == nxt))
+    shown[[DISAPPEARED_WEEK_1, DISAPPEARED_WEEK_2]] = place_now
+    return tuple(int(s) for s in np.flatnonzero(shown == place_next))
 
 
 def _event_factor(
@@ -349,8 +387,8 @@ def _event_factor(
     out = np.broadcast_to(nothing[:, None, None], (len(nothing), len(before), len(after)))
     out = out.astype(np.float64)
     for i, state in enumerate(before):
-        if M0 <= state <= M2:
+        if SETTLED <= state <= CRISIS:
             for k, target in enumerate(after):
-                if M0 <= target <= M2:
-                    out[:, i, k] = behaving[:, state - M0]
+                if SETTLED <= target <= CRISIS:
+                    out[:, i, k] = behaving[:, state - SETTLED]
     return out

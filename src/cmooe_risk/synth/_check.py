@@ -100,19 +100,19 @@ class CalibrationResult:
         return pd.DataFrame([r.__dict__ for r in self.rows])
 
 
-def _se_scale(n_events: float) -> float:
+def _count_standard_error(n_events: float) -> float:
     return math.sqrt(max(n_events, 1.0))
 
 
-def _views(con, out_dir: Path) -> None:
+def _views(connection, out_dir: Path) -> None:
     from cmooe_risk.contracts import CONTRACTS
 
     for name, contract in CONTRACTS.items():
-        pq = out_dir / f"{name}.parquet"
-        csv = out_dir / f"{name}.csv"
-        if pq.exists():
-            con.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{pq.as_posix()}')"
+        parquet_path = out_dir / f"{name}.parquet"
+        csv_path = out_dir / f"{name}.csv"
+        if parquet_path.exists():
+            connection.execute(
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{parquet_path.as_posix()}')"
             ).fetchall()
             continue
         casts = []
@@ -126,8 +126,8 @@ def _views(con, out_dir: Path) -> None:
                 casts.append(f"CAST({raw} AS BIGINT) AS {col.name}")
             else:
                 casts.append(f"{raw} AS {col.name}")
-        con.execute(
-            f"CREATE VIEW {name} AS SELECT {', '.join(casts)} FROM read_csv('{csv.as_posix()}', "
+        connection.execute(
+            f"CREATE VIEW {name} AS SELECT {', '.join(casts)} FROM read_csv('{csv_path.as_posix()}', "
             "all_varchar = true, header = true)"
         ).fetchall()
 
@@ -143,14 +143,14 @@ def _sql(name: str) -> str:
     return (resources.files("cmooe_risk.synth") / "sql" / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def _query(con, name: str, **params: Any) -> list[tuple]:
+def _query(connection, name: str, **params: Any) -> list[tuple]:
     """Run ``sql/<name>.sql``, its ``$parameters`` bound by name from ``params``."""
-    return con.execute(_sql(name), params).fetchall()
+    return connection.execute(_sql(name), params).fetchall()
 
 
-def _create(con, name: str, **params: Any) -> None:
+def _create(connection, name: str, **params: Any) -> None:
     """Create the temporary table ``name`` from the query ``sql/<name>.sql``."""
-    con.execute(f"CREATE TEMP TABLE {name} AS {_sql(name)}", params).fetchall()
+    connection.execute(f"CREATE TEMP TABLE {name} AS {_sql(name)}", params).fetchall()
 
 
 def _measure(out_dir: Path, end: date, years: list[int]) -> dict[str, Measured]:
@@ -168,26 +168,26 @@ def _measure(out_dir: Path, end: date, years: list[int]) -> dict[str, Measured]:
     if not full:
         full = [years[-1]]
     census_days = [census_day(y) for y in years if census_day(y) <= end]
-    con = duckdb.connect()
+    connection = duckdb.connect()
     try:
-        _views(con, out_dir)
-        _create(con, "pupil_years", years=full)
-        _create(con, "pupil_groups")
-        _create(con, "pupil_year_exclusions")
+        _views(connection, out_dir)
+        _create(connection, "pupil_years", years=full)
+        _create(connection, "pupil_groups")
+        _create(connection, "pupil_year_exclusions")
         _create(
-            con,
+            connection,
             "pupil_year_attendance",
             first_day=date(min(full), 9, 1),
             last_day=date(max(full) + 1, 8, 31),
             **_attendance_code_lists(),
         )
         return (
-            _exclusion_figures(con)
-            | _attendance_figures(con)
-            | _register_figures(con, full, census_days)
+            _exclusion_figures(connection)
+            | _attendance_figures(connection)
+            | _register_figures(connection, full, census_days)
         )
     finally:
-        con.close()
+        connection.close()
 
 
 def _attendance_code_lists() -> dict[str, list[str]]:
@@ -207,73 +207,90 @@ def _attendance_code_lists() -> dict[str, list[str]]:
     }
 
 
-def _exclusion_figures(con) -> dict[str, Measured]:
+def _exclusion_figures(connection) -> dict[str, Measured]:
     """Rates of suspensions and permanent exclusions, their shape by year group, and
     their ratios between groups of pupils."""
-    res: dict[str, Measured] = {}
-    pupil_years, susp, pex, susp_sq = _query(con, "exclusion_totals")[0]
-    susp, pex, susp_sq = float(susp or 0), float(pex or 0), float(susp_sq or 0)
+    figures: dict[str, Measured] = {}
+    pupil_years, suspensions, pex, suspensions_squared = _query(connection, "exclusion_totals")[0]
+    suspensions, pex, suspensions_squared = (
+        float(suspensions or 0),
+        float(pex or 0),
+        float(suspensions_squared or 0),
+    )
     pupil_years = max(pupil_years, 1)
-    res["pex_rate"] = (
+    figures["pex_rate"] = (
         100 * pex / pupil_years,
         ("poisson", pupil_years),
         f"{int(pex)} PEX / {pupil_years:,} pupil-years",
     )
-    res["suspension_rate"] = (
-        100 * susp / pupil_years,
-        100 * math.sqrt(max(susp_sq, 1)) / pupil_years,
-        f"{int(susp):,} suspensions",
+    figures["suspension_rate"] = (
+        100 * suspensions / pupil_years,
+        100 * math.sqrt(max(suspensions_squared, 1)) / pupil_years,
+        f"{int(suspensions):,} suspensions",
     )
 
     by_year_group = {
-        int(yg): (float(s), float(p), float(n))
-        for yg, s, p, n in _query(con, "exclusions_by_year_group")
+        int(year_group): (float(year_suspensions), float(year_pex), float(year_pupils))
+        for year_group, year_suspensions, year_pex, year_pupils in _query(
+            connection, "exclusions_by_year_group"
+        )
     }
-    res["suspension_share_primary"] = _suspension_share(con, list(range(7)))
-    res["suspension_share_y9_y10"] = _suspension_share(con, [9, 10])
-    pex_by_year_group = {yg: v[1] for yg, v in by_year_group.items()}
+    figures["suspension_share_primary"] = _suspension_share(connection, list(range(7)))
+    figures["suspension_share_y9_y10"] = _suspension_share(connection, [9, 10])
+    pex_by_year_group = {year_group: pex for year_group, (_, pex, _) in by_year_group.items()}
     total_pex = sum(pex_by_year_group.values()) or 1.0
     for figure, year_groups in (
         ("pex_share_secondary", range(7, 12)),
         ("pex_share_y9_y10", (9, 10)),
     ):
-        in_groups = sum(pex_by_year_group[yg] for yg in pex_by_year_group if yg in year_groups)
-        res[figure] = (
+        in_groups = sum(
+            pex_by_year_group[year_group]
+            for year_group in pex_by_year_group
+            if year_group in year_groups
+        )
+        figures[figure] = (
             100 * (in_groups / total_pex),
             ("binom", float(max(total_pex, 1))),  # binomial SE at the target
             f"{int(total_pex)} PEX",
         )
-    rates = {yg: v[0] / max(v[2], 1) for yg, v in by_year_group.items()}
+    rates = {
+        year_group: year_suspensions / max(year_pupils, 1)
+        for year_group, (year_suspensions, _, year_pupils) in by_year_group.items()
+    }
     peak = max(rates, key=rates.get) if rates else -1
-    res["suspension_peak_year"] = (
+    figures["suspension_peak_year"] = (
         float(peak),
         0.0,
-        "by year: " + " ".join(f"{k}:{100 * r:.1f}" for k, r in sorted(rates.items())),
+        "by year: "
+        + " ".join(f"{year_group}:{100 * rate:.1f}" for year_group, rate in sorted(rates.items())),
     )
 
     counts = {
-        group: (n, float(susp or 0), float(pex or 0))
-        for group, n, susp, pex in _query(con, "exclusions_by_group")
+        group: (pupils, float(group_suspensions or 0), float(group_pex or 0))
+        for group, pupils, group_suspensions, group_pex in _query(connection, "exclusions_by_group")
     }
     for figure, (event, group, reference) in _EXCLUSION_RATIOS.items():
-        column = 1 if event == "susp" else 2
-        a, b = counts.get(group, (0, 0.0, 0.0)), counts.get(reference, (0, 0.0, 0.0))
+        column = 1 if event == "suspension" else 2
+        in_group = counts.get(group, (0, 0.0, 0.0))
+        in_reference = counts.get(reference, (0, 0.0, 0.0))
         # repeated suspensions of the same pupil inflate the variance; a factor 2 allows for it
-        inflation = 2.0 if event == "susp" else 1.0
-        res[figure] = _rate_ratio(a[0], a[column], b[0], b[column], inflation)
-    return res
+        inflation = 2.0 if event == "suspension" else 1.0
+        figures[figure] = _rate_ratio(
+            in_group[0], in_group[column], in_reference[0], in_reference[column], inflation
+        )
+    return figures
 
 
 #: figure -> (event, group, reference group): the ratio of the event's rates per pupil-year
 #: (groups as in sql/pupil_groups.sql)
 _EXCLUSION_RATIOS = {
-    "susp_ratio_fsm": ("susp", "fsm", "not_fsm"),
+    "susp_ratio_fsm": ("suspension", "fsm", "not_fsm"),
     "pex_ratio_fsm": ("pex", "fsm", "not_fsm"),
-    "susp_ratio_sen_support": ("susp", "sen_support", "no_sen"),
+    "susp_ratio_sen_support": ("suspension", "sen_support", "no_sen"),
     "pex_ratio_sen_support": ("pex", "sen_support", "no_sen"),
-    "susp_ratio_ehcp": ("susp", "ehcp", "no_sen"),
+    "susp_ratio_ehcp": ("suspension", "ehcp", "no_sen"),
     "pex_ratio_ehcp": ("pex", "ehcp", "no_sen"),
-    "susp_ratio_male": ("susp", "male", "female"),
+    "susp_ratio_male": ("suspension", "male", "female"),
     "pex_ratio_male": ("pex", "male", "female"),
     "pex_ratio_cin": ("pex", "cin", "all"),
 }
@@ -285,17 +302,17 @@ _PERSISTENT_ABSENCE_RATIOS = {
 }
 
 
-def _suspension_share(con, year_groups: list[int]) -> Measured:
+def _suspension_share(connection, year_groups: list[int]) -> Measured:
     """The share of suspensions in ``year_groups``: a ratio estimator over pupils
     (suspensions cluster in pupils), with its linearised standard error."""
-    in_groups, total = _query(con, "suspension_share", year_groups=year_groups)[0]
+    in_groups, total = _query(connection, "suspension_share", year_groups=year_groups)[0]
     in_groups, total = float(in_groups or 0), float(total or 0)
     if total <= 0:
         return (0.0, float("inf"), "no suspensions")
     share = in_groups / total
-    residuals = _query(con, "suspension_share_residuals", year_groups=year_groups, share=share)[0][
-        0
-    ]
+    residuals = _query(
+        connection, "suspension_share_residuals", year_groups=year_groups, share=share
+    )[0][0]
     return (
         100 * share,
         100 * math.sqrt(float(residuals or 0)) / total,
@@ -326,11 +343,11 @@ def _proportion(count: int, n: int) -> tuple[float, tuple[str, float]]:
     return 100 * count / max(n, 1), ("binom", float(max(n, 1)))
 
 
-def _attendance_figures(con) -> dict[str, Measured]:
+def _attendance_figures(connection) -> dict[str, Measured]:
     """Absence rates, persistent and severe absence, and persistent absence by group."""
-    res: dict[str, Measured] = {}
+    figures: dict[str, Measured] = {}
     pupil_years, possible, absent, unauthorised, persistent, severe = _query(
-        con, "attendance_totals"
+        connection, "attendance_totals"
     )[0]
     pupil_years = max(pupil_years or 0, 1)
     possible = float(possible or 1)
@@ -340,46 +357,70 @@ def _attendance_figures(con) -> dict[str, Measured]:
         ("unauthorised_absence", unauthorised, ""),
     ):
         rate = float(sessions or 0) / possible
-        res[figure] = (100 * rate, 100 * 2 * math.sqrt(rate * (1 - rate) / pupil_years), detail)
-    res["persistent_absence"] = (*_proportion(persistent, pupil_years), "")
-    res["severe_absence"] = (*_proportion(severe, pupil_years), "")
+        figures[figure] = (100 * rate, 100 * 2 * math.sqrt(rate * (1 - rate) / pupil_years), detail)
+    figures["persistent_absence"] = (*_proportion(persistent, pupil_years), "")
+    figures["severe_absence"] = (*_proportion(severe, pupil_years), "")
 
-    counts = {group: (n, k) for group, n, k in _query(con, "persistent_absence_by_group")}
+    counts = {
+        group: (pupils, persistent_pupils)
+        for group, pupils, persistent_pupils in _query(connection, "persistent_absence_by_group")
+    }
     for figure, (group, reference) in _PERSISTENT_ABSENCE_RATIOS.items():
-        (a_n, a_k), (b_n, b_k) = counts.get(group, (0, 0)), counts.get(reference, (0, 0))
-        if not (a_n and b_n and a_k >= 3 and b_k >= 3):
-            res[figure] = (0.0, float("inf"), "too few pupils to test")
-            continue
-        se_log = math.sqrt(1 / a_k + 1 / b_k)
-        res[figure] = (
-            (a_k / a_n) / (b_k / b_n),
-            ("logratio", se_log),
-            f"{a_k / a_n:.1%} vs {b_k / b_n:.1%}",
+        (group_pupils, group_persistent), (reference_pupils, reference_persistent) = (
+            counts.get(group, (0, 0)),
+            counts.get(reference, (0, 0)),
         )
-    cin_n, cin_k = counts.get("cin", (0, 0))
-    res["pa_cin"] = (*_proportion(cin_k, cin_n), f"{cin_n:,} CIN pupil-years")
-    return res
+        if not (
+            group_pupils
+            and reference_pupils
+            and group_persistent >= 3
+            and reference_persistent >= 3
+        ):
+            figures[figure] = (0.0, float("inf"), "too few pupils to test")
+            continue
+        se_log = math.sqrt(1 / group_persistent + 1 / reference_persistent)
+        figures[figure] = (
+            (group_persistent / group_pupils) / (reference_persistent / reference_pupils),
+            ("logratio", se_log),
+            f"{group_persistent / group_pupils:.1%} vs {reference_persistent / reference_pupils:.1%}",
+        )
+    cin_pupils, cin_persistent = counts.get("cin", (0, 0))
+    figures["pa_cin"] = (
+        *_proportion(cin_persistent, cin_pupils),
+        f"{cin_pupils:,} CIN pupil-years",
+    )
+    return figures
 
 
-def _register_figures(con, full: list[int], census_days: list[date]) -> dict[str, Measured]:
+def _register_figures(connection, full: list[int], census_days: list[date]) -> dict[str, Measured]:
     """Register episodes open on census day and over the year, per 100 pupils on roll."""
 
     def on_roll(day: date) -> int:
-        return max(_query(con, "on_roll", day=day)[0][0], 1)
+        return max(_query(connection, "on_roll", day=day)[0][0], 1)
 
     def count(query: str, event: str, first_day: date, last_day: date) -> int:
-        return _query(con, query, event_type=event, first_day=first_day, last_day=last_day)[0][0]
+        return _query(connection, query, event_type=event, first_day=first_day, last_day=last_day)[
+            0
+        ][0]
 
     def census_rate(event: str) -> Measured:
         days = census_days or [date(full[-1], 10, 3)]
-        k = sum(count("register_open", event, day, day) for day in days)
-        n = sum(on_roll(day) for day in days)
-        return 100 * k / n, 100 * _se_scale(k) / n, f"{k} open / {n:,} on roll"
+        episodes = sum(count("register_open", event, day, day) for day in days)
+        pupils_on_roll = sum(on_roll(day) for day in days)
+        return (
+            100 * episodes / pupils_on_roll,
+            100 * _count_standard_error(episodes) / pupils_on_roll,
+            f"{episodes} open / {pupils_on_roll:,} on roll",
+        )
 
     def in_year(event: str, query: str) -> Measured:
-        k = sum(count(query, event, date(y, 9, 1), date(y + 1, 8, 31)) for y in full)
-        n = sum(on_roll(date(y + 1, 1, 16)) for y in full)
-        return 100 * k / n, 100 * _se_scale(k) / n, f"{k} / {n:,}"
+        episodes = sum(count(query, event, date(y, 9, 1), date(y + 1, 8, 31)) for y in full)
+        pupils_on_roll = sum(on_roll(date(y + 1, 1, 16)) for y in full)
+        return (
+            100 * episodes / pupils_on_roll,
+            100 * _count_standard_error(episodes) / pupils_on_roll,
+            f"{episodes} / {pupils_on_roll:,}",
+        )
 
     return {
         "ehe_census": census_rate("EHE"),
@@ -415,29 +456,43 @@ def check_calibration(source: Any) -> CalibrationResult:
     years = [manifest.first_year + k for k in range(manifest.years)]
     measured = _measure(Path(manifest.out_dir), manifest.end, years)
     result = CalibrationResult(profile=profile.name, pupils=manifest.pupils)
-    for fig, target in profile.calibration.items():
-        value, spread, detail = measured[fig]
+    for figure, target in profile.calibration.items():
+        value, spread, detail = measured[figure]
         within_log = False
         if isinstance(spread, tuple):
             kind, n = spread
             if kind == "poisson":  # a count at the target rate per 100 over n pupils
-                se = 100 * math.sqrt(target.target / 100 * n) / n
+                standard_error = 100 * math.sqrt(target.target / 100 * n) / n
             elif kind == "binom":  # a proportion (in %) at the target over n
                 p = min(max(target.target / 100, 0.0), 1.0)
-                se = 100 * math.sqrt(max(p * (1 - p), 1e-12) / n)
+                standard_error = 100 * math.sqrt(max(p * (1 - p), 1e-12) / n)
             else:  # "logratio": n is the standard error of log(ratio)
-                se = target.target * (math.exp(3 * n) - 1) / 3
+                standard_error = target.target * (math.exp(3 * n) - 1) / 3
                 within_log = value > 0 and abs(math.log(value / target.target)) <= 3 * n
         else:
-            se = spread
-        tol = max(target.tolerance, 3 * se) if math.isfinite(se) else float("inf")
+            standard_error = spread
+        tolerance = (
+            max(target.tolerance, 3 * standard_error)
+            if math.isfinite(standard_error)
+            else float("inf")
+        )
         if isinstance(spread, tuple) and spread[0] == "logratio":
             # symmetric on the log scale: target x exp(+-3 se), or the profile's tolerance
             ok = bool(abs(value - target.target) <= target.tolerance or within_log)
         else:
-            ok = bool(math.isfinite(value) and abs(value - target.target) <= tol)
-        desc, unit = FIGURES[fig]
+            ok = bool(math.isfinite(value) and abs(value - target.target) <= tolerance)
+        description, unit = FIGURES[figure]
         result.rows.append(
-            CalibrationRow(fig, desc, unit, target.target, tol, value, ok, target.source, detail)
+            CalibrationRow(
+                figure,
+                description,
+                unit,
+                target.target,
+                tolerance,
+                value,
+                ok,
+                target.source,
+                detail,
+            )
         )
     return result

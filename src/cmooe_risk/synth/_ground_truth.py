@@ -26,10 +26,10 @@ from cmooe_risk.synth._ceiling import RecordedFilter
 from cmooe_risk.synth._latent import (
     AP,
     CME,
+    CRISIS,
+    DISAPPEARED_WEEK_2,
     LEFT,
-    M0,
-    M2,
-    P2,
+    SETTLED,
     hazards_for_year,
     stationary_behaviour,
     transition_matrices,
@@ -49,30 +49,33 @@ CEILING_COLUMNS = {
 }
 
 
-def window_split(tl: Timeline, j: int, horizon: int) -> tuple[int, int]:
-    """School weeks of the window [Monday of week j, + 7*horizon days) in years y and y+1."""
-    start = tl.week_monday[j]
+def window_split(timeline: Timeline, week: int, horizon: int) -> tuple[int, int]:
+    """School weeks of the window [Monday of ``week``, + 7 x ``horizon`` days) in the week's
+    academic year and the next."""
+    start = timeline.week_monday[week]
     stop = start + np.timedelta64(7 * horizon, "D")
-    inside = (tl.week_monday >= start) & (tl.week_monday < stop)
-    y = tl.week_year[j]
-    return int((inside & (tl.week_year == y)).sum()), int((inside & (tl.week_year == y + 1)).sum())
+    inside = (timeline.week_monday >= start) & (timeline.week_monday < stop)
+    year = timeline.week_year[week]
+    return int((inside & (timeline.week_year == year)).sum()), int(
+        (inside & (timeline.week_year == year + 1)).sum()
+    )
 
 
-def _remove(tm: np.ndarray, outcome: str) -> np.ndarray:
-    sub = tm.copy()
+def _remove(transitions: np.ndarray, outcome: str) -> np.ndarray:
+    without_outcome = transitions.copy()
     if outcome == "pex":
-        sub[:, M0 : M2 + 1, AP] = 0.0
+        without_outcome[:, SETTLED : CRISIS + 1, AP] = 0.0
     else:
-        sub[:, P2, CME] = 0.0
-    return sub
+        without_outcome[:, DISAPPEARED_WEEK_2, CME] = 0.0
+    return without_outcome
 
 
 def ground_truth_blocks(
     profile: Profile,
-    pop: Population,
+    population: Population,
     schools: Schools,
-    tl: Timeline,
-    sim: Simulation,
+    timeline: Timeline,
+    simulation: Simulation,
     *,
     chunk: int = 8_000,
     absence: AbsenceRecords | None = None,
@@ -82,107 +85,168 @@ def ground_truth_blocks(
     With ``absence`` (filled in by the marks), rows also carry the recorded-data ceiling
     of each outcome (``CEILING_COLUMNS``).
     """
-    n_weeks = tl.n_data_weeks
+    n_weeks = timeline.n_data_weeks
     records = (
-        RecordedFilter(profile, sim, absence, tl.week_start, tl.week_stop)
+        RecordedFilter(profile, simulation, absence, timeline.week_start, timeline.week_stop)
         if absence is not None
         else None
     )
-    wanted = [(y, j) for j in range(n_weeks) for y in [int(tl.week_year[j])]]
-    years = sorted({y for y, _ in wanted})
+    wanted = [(year, week) for week in range(n_weeks) for year in [int(timeline.week_year[week])]]
+    years = sorted({year for year, _ in wanted})
     with step("Ground truth (exact recursion)", total=len(years)) as advance:
-        for y in years:
-            weeks = np.array([j for yy, j in wanted if yy == y])
-            splits = {(j, h): window_split(tl, int(j), h) for j in weeks for h in HORIZONS}
-            a_max = max(a for a, _ in splits.values())
-            b_max = max(b for _, b in splits.values())
-            st = sim.state[:, weeks]
-            hz_y = hazards_for_year(profile, pop, schools, y, sim.scales)
-            hz_n = hazards_for_year(profile, pop, schools, y + 1, sim.scales)
-            present = (st >= 0) & (st != LEFT) & hz_y.active[:, None]
+        for year in years:
+            weeks = np.array([week for week_year, week in wanted if week_year == year])
+            splits = {
+                (week, horizon): window_split(timeline, int(week), horizon)
+                for week in weeks
+                for horizon in HORIZONS
+            }
+            max_weeks_this_year = max(weeks_this_year for weeks_this_year, _ in splits.values())
+            max_weeks_next_year = max(weeks_next_year for _, weeks_next_year in splits.values())
+            states = simulation.state[:, weeks]
+            hazards_this_year = hazards_for_year(
+                profile, population, schools, year, simulation.scales
+            )
+            hazards_next_year = hazards_for_year(
+                profile, population, schools, year + 1, simulation.scales
+            )
+            present = (states >= 0) & (states != LEFT) & hazards_this_year.active[:, None]
             rows = np.flatnonzero(present.any(axis=1))
-            variants = [("pex", False), ("me", False)]
+            variants = [("pex", False), ("cme", False)]
             if profile.bias.enabled:
                 variants.append(("pex", True))
-            for c0 in range(0, len(rows), chunk):
-                r = rows[c0 : c0 + chunk]
-                n = len(r)
+            for chunk_start in range(0, len(rows), chunk):
+                chunk_rows = rows[chunk_start : chunk_start + chunk]
+                chunk_size = len(chunk_rows)
                 chain = None
                 if records is not None:
-                    chain = _subset_matrices(profile, hz_y, r, tl.year_weeks(y), False)
+                    chain = _subset_matrices(
+                        profile, hazards_this_year, chunk_rows, timeline.year_weeks(year), False
+                    )
                 survive = {}
                 for outcome, unbiased in variants:
-                    t_y = _remove(
-                        _subset_matrices(profile, hz_y, r, tl.year_weeks(y), unbiased), outcome
-                    )
-                    t_n = _remove(
-                        _subset_matrices(profile, hz_n, r, max(1, tl.year_weeks(y + 1)), unbiased),
+                    chain_this_year = _remove(
+                        _subset_matrices(
+                            profile,
+                            hazards_this_year,
+                            chunk_rows,
+                            timeline.year_weeks(year),
+                            unbiased,
+                        ),
                         outcome,
                     )
-                    u = np.empty((b_max + 1, n, t_y.shape[1]))
-                    u[0] = 1.0
-                    for k in range(1, b_max + 1):
-                        u[k] = np.einsum("nij,nj->ni", t_n, u[k - 1])
-                    # powers M^0 .. M^a_max, laid out power-major so each product is contiguous
-                    pw = np.empty((a_max + 1, n, *t_y.shape[1:]))
-                    pw[0] = np.eye(t_y.shape[1])
-                    for k in range(1, a_max + 1):
-                        np.matmul(pw[k - 1], t_y, out=pw[k])
-                    survive[(outcome, unbiased)] = (pw, u)
+                    chain_next_year = _remove(
+                        _subset_matrices(
+                            profile,
+                            hazards_next_year,
+                            chunk_rows,
+                            max(1, timeline.year_weeks(year + 1)),
+                            unbiased,
+                        ),
+                        outcome,
+                    )
+                    survival_next_year = np.empty(
+                        (max_weeks_next_year + 1, chunk_size, chain_this_year.shape[1])
+                    )
+                    survival_next_year[0] = 1.0
+                    for power in range(1, max_weeks_next_year + 1):
+                        survival_next_year[power] = np.einsum(
+                            "nij,nj->ni", chain_next_year, survival_next_year[power - 1]
+                        )
+                    # powers M^0 .. M^max_weeks_this_year, laid out power-major so each product is contiguous
+                    powers_this_year = np.empty(
+                        (max_weeks_this_year + 1, chunk_size, *chain_this_year.shape[1:])
+                    )
+                    powers_this_year[0] = np.eye(chain_this_year.shape[1])
+                    for power in range(1, max_weeks_this_year + 1):
+                        np.matmul(
+                            powers_this_year[power - 1],
+                            chain_this_year,
+                            out=powers_this_year[power],
+                        )
+                    survive[(outcome, unbiased)] = (powers_this_year, survival_next_year)
                 parts: list[dict[str, np.ndarray]] = []
-                for wi, j in enumerate(weeks):
-                    s = st[r, wi]
-                    ok = present[r, wi]
-                    if not ok.any():
+                for week_index, week in enumerate(weeks):
+                    state = states[chunk_rows, week_index]
+                    is_present = present[chunk_rows, week_index]
+                    if not is_present.any():
                         continue
-                    idx = np.flatnonzero(ok)
-                    s_ok = s[idx].astype(np.int64)
+                    present_rows = np.flatnonzero(is_present)
+                    present_states = state[present_rows].astype(np.int64)
                     out = {
-                        "pupil": np.repeat(r[idx], len(HORIZONS)),
-                        "week": np.full(len(idx) * len(HORIZONS), j, dtype=np.int32),
-                        "horizon": np.tile(np.array(HORIZONS, dtype=np.int8), len(idx)),
+                        "pupil": np.repeat(chunk_rows[present_rows], len(HORIZONS)),
+                        "week": np.full(len(present_rows) * len(HORIZONS), week, dtype=np.int32),
+                        "horizon": np.tile(np.array(HORIZONS, dtype=np.int8), len(present_rows)),
                     }
                     believed = None
                     if records is not None:
-                        believed = _filter_week(records, r[idx], int(j), hz_y, sim)
-                    for (outcome, unbiased), (pw, u) in survive.items():
-                        probs = np.empty((len(idx), len(HORIZONS)))
-                        ceiling = np.empty((len(idx), len(HORIZONS)))
-                        for hi, h in enumerate(HORIZONS):
-                            a, b = splits[(int(j), h)]
-                            row = pw[a][idx, s_ok, :]
-                            probs[:, hi] = 1.0 - np.einsum("ni,ni->n", row, u[b][idx])
+                        believed = _filter_week(
+                            records,
+                            chunk_rows[present_rows],
+                            int(week),
+                            hazards_this_year,
+                            simulation,
+                        )
+                    for (outcome, unbiased), (
+                        powers_this_year,
+                        survival_next_year,
+                    ) in survive.items():
+                        probabilities = np.empty((len(present_rows), len(HORIZONS)))
+                        ceiling = np.empty((len(present_rows), len(HORIZONS)))
+                        for horizon_index, horizon in enumerate(HORIZONS):
+                            weeks_this_year, weeks_next_year = splits[(int(week), horizon)]
+                            row = powers_this_year[weeks_this_year][present_rows, present_states, :]
+                            probabilities[:, horizon_index] = 1.0 - np.einsum(
+                                "ni,ni->n", row, survival_next_year[weeks_next_year][present_rows]
+                            )
                             if believed is not None and not unbiased:
-                                by_state = 1.0 - np.einsum("nij,nj->ni", pw[a][idx], u[b][idx])
-                                ceiling[:, hi] = np.einsum("ni,ni->n", believed, by_state)
+                                by_state = 1.0 - np.einsum(
+                                    "nij,nj->ni",
+                                    powers_this_year[weeks_this_year][present_rows],
+                                    survival_next_year[weeks_next_year][present_rows],
+                                )
+                                ceiling[:, horizon_index] = np.einsum(
+                                    "ni,ni->n", believed, by_state
+                                )
                         key = {
                             ("pex", False): "p_permanent_exclusion",
-                            ("me", False): "p_missing_education",
+                            ("cme", False): "p_missing_education",
                             ("pex", True): "p_permanent_exclusion_unbiased",
                         }[(outcome, unbiased)]
-                        out[key] = np.clip(probs, 0.0, 1.0).reshape(-1)
+                        out[key] = np.clip(probabilities, 0.0, 1.0).reshape(-1)
                         if believed is not None and not unbiased:
                             out[CEILING_COLUMNS[key]] = np.clip(ceiling, 0.0, 1.0).reshape(-1)
                     if "p_permanent_exclusion_unbiased" not in out:
                         out["p_permanent_exclusion_unbiased"] = out["p_permanent_exclusion"]
-                    if records is not None and int(j) + 1 < n_weeks:
-                        _advance(records, r, idx, int(j), y, chain, hz_y)
+                    if records is not None and int(week) + 1 < n_weeks:
+                        _advance(
+                            records,
+                            chunk_rows,
+                            present_rows,
+                            int(week),
+                            year,
+                            chain,
+                            hazards_this_year,
+                        )
                     parts.append(out)
                 if parts:
-                    yield {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+                    yield {
+                        column: np.concatenate([part[column] for part in parts])
+                        for column in parts[0]
+                    }
             advance(1)
 
 
 def _filter_week(
-    records: RecordedFilter, pupils: np.ndarray, week: int, hz, sim: Simulation
+    records: RecordedFilter, pupils: np.ndarray, week: int, hazards, simulation: Simulation
 ) -> np.ndarray:
     """P(state | records before ``week``) for ``pupils`` present that week, (m, 9)."""
     new = pupils[~records.started[pupils]]
     if len(new):
         behaviour = (
-            sim.initial_behaviour[new]
+            simulation.initial_behaviour[new]
             if week == 0
-            else stationary_behaviour(hz.escalate[new], hz.recover)
+            else stationary_behaviour(hazards.escalate[new], hazards.recover)
         )
         records.start(new, week, behaviour)
     return records.states(pupils)
@@ -191,34 +255,34 @@ def _filter_week(
 def _advance(
     records: RecordedFilter,
     rows: np.ndarray,
-    idx: np.ndarray,
+    present_rows: np.ndarray,
     week: int,
     year: int,
     chain: np.ndarray,
-    hz,
+    hazards,
 ) -> None:
     """Condition the filter on the week's records, for the chunk's pupils present in it."""
-    pupils = rows[idx]
-    scale = records.absence.scale.get(year, 1.0) * hz.absence[pupils]
-    records.step(pupils, week, chain[idx], hz.suspension[pupils], scale)
+    pupils = rows[present_rows]
+    scale = records.absence.scale.get(year, 1.0) * hazards.absence[pupils]
+    records.step(pupils, week, chain[present_rows], hazards.suspension[pupils], scale)
 
 
 def _subset_matrices(
-    profile: Profile, hz, rows: np.ndarray, wpy: int, unbiased: bool
+    profile: Profile, hazards, rows: np.ndarray, weeks_per_year: int, unbiased: bool
 ) -> np.ndarray:
     from dataclasses import replace
 
-    sub = replace(
-        hz,
-        active=hz.active[rows],
-        year_group=hz.year_group[rows],
-        pex=hz.pex[rows],
-        pex_unbiased=hz.pex_unbiased[rows],
-        suspension=hz.suspension[rows],
-        cme=hz.cme[rows],
-        ehe=hz.ehe[rows],
-        escalate=hz.escalate[rows],
-        absence=hz.absence[rows],
-        school=hz.school[rows],
+    subset = replace(
+        hazards,
+        active=hazards.active[rows],
+        year_group=hazards.year_group[rows],
+        pex=hazards.pex[rows],
+        pex_unbiased=hazards.pex_unbiased[rows],
+        suspension=hazards.suspension[rows],
+        cme=hazards.cme[rows],
+        ehe=hazards.ehe[rows],
+        escalate=hazards.escalate[rows],
+        absence=hazards.absence[rows],
+        school=hazards.school[rows],
     )
-    return transition_matrices(profile, sub, wpy, unbiased=unbiased)
+    return transition_matrices(profile, subset, weeks_per_year, unbiased=unbiased)

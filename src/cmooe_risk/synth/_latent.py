@@ -29,7 +29,9 @@ from cmooe_risk.synth._profile import Factors, Profile
 __all__ = ["N_STATES", "STATE_NAMES", "Hazards", "hazards_for_year", "transition_matrices"]
 
 N_STATES = 9
-M0, M1, M2, AP, EHE, P1, P2, CME, LEFT = range(N_STATES)
+SETTLED, STRUGGLING, CRISIS, AP, EHE, DISAPPEARED_WEEK_1, DISAPPEARED_WEEK_2, CME, LEFT = range(
+    N_STATES
+)
 STATE_NAMES = (
     "settled",
     "struggling",
@@ -43,23 +45,23 @@ STATE_NAMES = (
 )
 
 
-def _factor(profile: Profile, pop: Population, channel: str) -> np.ndarray:
+def _factor(profile: Profile, population: Population, channel: str) -> np.ndarray:
     risk = profile.risk
 
-    def get(f: Factors) -> float:
-        return float(getattr(f, channel))
+    def factor_of(factors: Factors) -> float:
+        return float(getattr(factors, channel))
 
-    out = np.ones(len(pop))
-    out *= np.where(pop.fsm, get(risk.fsm), 1.0)
-    out *= np.where(pop.sen == 1, get(risk.sen_support), 1.0)
-    out *= np.where(pop.sen == 2, get(risk.ehcp), 1.0)
-    out *= np.where(pop.semh, get(risk.semh), 1.0)
-    out *= np.where(pop.social == 1, get(risk.cin), 1.0)
-    out *= np.where(pop.social == 2, get(risk.cpp), 1.0)
-    out *= np.where(pop.social == 3, get(risk.cla), 1.0)
-    out *= np.where(pop.male, get(risk.male), 1.0)
+    out = np.ones(len(population))
+    out *= np.where(population.fsm, factor_of(risk.fsm), 1.0)
+    out *= np.where(population.sen == 1, factor_of(risk.sen_support), 1.0)
+    out *= np.where(population.sen == 2, factor_of(risk.ehcp), 1.0)
+    out *= np.where(population.semh, factor_of(risk.semh), 1.0)
+    out *= np.where(population.social == 1, factor_of(risk.cin), 1.0)
+    out *= np.where(population.social == 2, factor_of(risk.cpp), 1.0)
+    out *= np.where(population.social == 3, factor_of(risk.cla), 1.0)
+    out *= np.where(population.male, factor_of(risk.male), 1.0)
     for code, factors in risk.ethnicity.items():
-        out *= np.where(pop.ethnicity == code, get(factors), 1.0)
+        out *= np.where(population.ethnicity == code, factor_of(factors), 1.0)
     return out
 
 
@@ -90,49 +92,64 @@ class Scales:
     ehe: float
 
 
-def stationary_behaviour(esc: np.ndarray, rec: np.ndarray) -> np.ndarray:
+def stationary_behaviour(escalate: np.ndarray, recover: np.ndarray) -> np.ndarray:
     """Stationary distribution of the birth-death behaviour chain, (n, 3)."""
-    p1 = esc[:, 0] / rec[0]
-    p2 = p1 * esc[:, 1] / rec[1]
-    z = 1 + p1 + p2
-    return np.stack([1 / z, p1 / z, p2 / z], axis=1)
+    struggling = escalate[:, 0] / recover[0]
+    crisis = struggling * escalate[:, 1] / recover[1]
+    total = 1 + struggling + crisis
+    return np.stack([1 / total, struggling / total, crisis / total], axis=1)
 
 
-def _relative(profile: Profile, pop: Population, schools: Schools, year: int) -> dict:
-    lat = profile.latent
+def _relative(profile: Profile, population: Population, schools: Schools, year: int) -> dict:
+    latent = profile.latent
     risk = profile.risk
-    yg = pop.year_group(year)
-    active = (yg >= 0) & (yg <= 11)
-    ygc = np.clip(yg, 0, 11)
-    school = pop.allocated_school(year)
+    year_group = population.year_group(year)
+    active = (year_group >= 0) & (year_group <= 11)
+    year_group_index = np.clip(year_group, 0, 11)
+    school = population.allocated_school(year)
     culture = schools.exclusion_culture[school]
-    bias = np.where(pop.bias_group, profile.bias.multiplier, 1.0) if profile.bias.enabled else 1.0
-    esc = np.asarray(lat.escalate_per_week)[None, :] * _factor(profile, pop, "escalation")[:, None]
-    esc = np.minimum(esc, 0.3)
-    age = np.clip((ygc - 6) / 5, 0, 1)  # 0 in primary, rising to 1 by Year 11
-    base_pex = _factor(profile, pop, "pex") * np.asarray(risk.year_group_pex)[ygc] * culture
-    base_susp = (
-        _factor(profile, pop, "suspension") * np.asarray(risk.year_group_suspension)[ygc] * culture
+    bias = (
+        np.where(population.bias_group, profile.bias.multiplier, 1.0)
+        if profile.bias.enabled
+        else 1.0
     )
-    base_cme = _factor(profile, pop, "cme") * (0.6 + 0.8 * age)
-    base_ehe = _factor(profile, pop, "ehe") * np.asarray(risk.year_group_ehe)[ygc]
+    escalate = (
+        np.asarray(latent.escalate_per_week)[None, :]
+        * _factor(profile, population, "escalation")[:, None]
+    )
+    escalate = np.minimum(escalate, 0.3)
+    age = np.clip((year_group_index - 6) / 5, 0, 1)  # 0 in primary, rising to 1 by Year 11
+    base_pex = (
+        _factor(profile, population, "pex")
+        * np.asarray(risk.year_group_pex)[year_group_index]
+        * culture
+    )
+    base_suspension = (
+        _factor(profile, population, "suspension")
+        * np.asarray(risk.year_group_suspension)[year_group_index]
+        * culture
+    )
+    base_cme = _factor(profile, population, "cme") * (0.6 + 0.8 * age)
+    base_ehe = (
+        _factor(profile, population, "ehe") * np.asarray(risk.year_group_ehe)[year_group_index]
+    )
     return {
         "active": active,
-        "yg": yg,
+        "year_group": year_group,
         "school": school,
-        "esc": esc,
-        "pex": base_pex[:, None] * np.asarray(lat.pex_by_state)[None, :],
+        "escalate": escalate,
+        "pex": base_pex[:, None] * np.asarray(latent.pex_by_state)[None, :],
         "bias": bias,
-        "susp": base_susp[:, None] * np.asarray(lat.suspension_by_state)[None, :],
-        "cme": base_cme[:, None] * np.asarray(lat.cme_by_state)[None, :],
-        "ehe": base_ehe[:, None] * np.asarray(lat.ehe_by_state)[None, :],
-        "absence": _factor(profile, pop, "absence") * schools.absence_culture[school],
+        "suspension": base_suspension[:, None] * np.asarray(latent.suspension_by_state)[None, :],
+        "cme": base_cme[:, None] * np.asarray(latent.cme_by_state)[None, :],
+        "ehe": base_ehe[:, None] * np.asarray(latent.ehe_by_state)[None, :],
+        "absence": _factor(profile, population, "absence") * schools.absence_culture[school],
     }
 
 
 def compute_scales(
     profile: Profile,
-    pop: Population,
+    population: Population,
     schools: Schools,
     year: int,
     weeks_per_year: float,
@@ -144,102 +161,110 @@ def compute_scales(
     with ``states`` (after the burn-in), at their actual states, so that pupils already
     in AP, home educated or missing count in the denominator but not in the hazard.
     """
-    rel = _relative(profile, pop, schools, year)
-    on = rel["active"] & (pop.arrive_week == 0)
+    relative = _relative(profile, population, schools, year)
+    counted = relative["active"] & (population.arrive_week == 0)
     if states is None:
-        pi = stationary_behaviour(rel["esc"][on], np.asarray(profile.latent.recover_per_week))
+        behaviour_mix = stationary_behaviour(
+            relative["escalate"][counted], np.asarray(profile.latent.recover_per_week)
+        )
     else:
-        st = states[on]
-        pi = np.zeros((int(on.sum()), 3))
-        m = (st >= 0) & (st <= 2)
-        pi[np.flatnonzero(m), st[m].astype(np.int64)] = 1.0
+        start_states = states[counted]
+        in_behaviour = np.flatnonzero((start_states >= 0) & (start_states <= 2))
+        behaviour_mix = np.zeros((len(start_states), 3))
+        behaviour_mix[in_behaviour, start_states[in_behaviour].astype(np.int64)] = 1.0
     rates = profile.rates
 
     def scale(key: str, annual: float, extra: np.ndarray | float = 1.0) -> float:
-        mult = extra[on] if isinstance(extra, np.ndarray) else np.full(int(on.sum()), extra)
-        r = rel[key][on] * mult[:, None]
-        mean = float((pi * r).sum(axis=1).mean())
+        multiplier = (
+            extra[counted] if isinstance(extra, np.ndarray) else np.full(int(counted.sum()), extra)
+        )
+        relative_hazard = relative[key][counted] * multiplier[:, None]
+        mean = float((behaviour_mix * relative_hazard).sum(axis=1).mean())
         return annual / weeks_per_year / max(mean, 1e-12)
 
-    bias = rel["bias"] if isinstance(rel["bias"], np.ndarray) else np.ones(len(pop))
-    ehe_in = rates.ehe_new_per_year.value
+    bias = (
+        relative["bias"] if isinstance(relative["bias"], np.ndarray) else np.ones(len(population))
+    )
+    ehe_new = rates.ehe_new_per_year.value
     # CME referrals come from rolls (here), AP and EHE; rolls supply about 90%.
     return Scales(
         pex=scale("pex", rates.pex_per_100.value / 100, bias),
-        suspension=scale("susp", rates.suspensions_per_100.value / 100, bias),
+        suspension=scale("suspension", rates.suspensions_per_100.value / 100, bias),
         cme=scale("cme", 0.9 * rates.cme_new_per_year.value),
-        ehe=scale("ehe", ehe_in),
+        ehe=scale("ehe", ehe_new),
     )
 
 
 def hazards_for_year(
-    profile: Profile, pop: Population, schools: Schools, year: int, scales: Scales
+    profile: Profile, population: Population, schools: Schools, year: int, scales: Scales
 ) -> Hazards:
-    rel = _relative(profile, pop, schools, year)
-    bias = rel["bias"] if isinstance(rel["bias"], np.ndarray) else np.ones(len(pop))
-    pex_u = np.minimum(rel["pex"] * scales.pex, 0.5)
+    relative = _relative(profile, population, schools, year)
+    bias = (
+        relative["bias"] if isinstance(relative["bias"], np.ndarray) else np.ones(len(population))
+    )
+    pex_unbiased = np.minimum(relative["pex"] * scales.pex, 0.5)
     return Hazards(
-        active=rel["active"],
-        year_group=rel["yg"],
-        pex=np.minimum(pex_u * bias[:, None], 0.5),
-        pex_unbiased=pex_u,
-        suspension=np.minimum(rel["susp"] * scales.suspension * bias[:, None], 0.9),
-        cme=np.minimum(rel["cme"] * scales.cme, 0.2),
-        ehe=np.minimum(rel["ehe"] * scales.ehe, 0.2),
-        escalate=rel["esc"],
+        active=relative["active"],
+        year_group=relative["year_group"],
+        pex=np.minimum(pex_unbiased * bias[:, None], 0.5),
+        pex_unbiased=pex_unbiased,
+        suspension=np.minimum(relative["suspension"] * scales.suspension * bias[:, None], 0.9),
+        cme=np.minimum(relative["cme"] * scales.cme, 0.2),
+        ehe=np.minimum(relative["ehe"] * scales.ehe, 0.2),
+        escalate=relative["escalate"],
         recover=np.asarray(profile.latent.recover_per_week, dtype=float),
-        absence=rel["absence"],
-        school=rel["school"],
+        absence=relative["absence"],
+        school=relative["school"],
     )
 
 
 def transition_matrices(
-    profile: Profile, hz: Hazards, weeks_per_year: float, *, unbiased: bool = False
+    profile: Profile, hazards: Hazards, weeks_per_year: float, *, unbiased: bool = False
 ) -> np.ndarray:
     """Weekly transition matrices (n, 9, 9) for one academic year.
 
     Pupils outside Reception..Year 11 get the identity: nothing happens to them.
     """
     rates = profile.rates
-    n = len(hz.active)
+    n = len(hazards.active)
     per_week = 1.0 / weeks_per_year
-    out_h = rates.moves_out_per_year.value * per_week
-    tm = np.zeros((n, N_STATES, N_STATES))
-    pex = hz.pex_unbiased if unbiased else hz.pex
-    for b in range(3):
-        s = b
-        tm[:, s, AP] = pex[:, b]
-        tm[:, s, P1] = hz.cme[:, b]
-        tm[:, s, EHE] = hz.ehe[:, b]
-        tm[:, s, LEFT] = out_h
-        if b < 2:
-            tm[:, s, b + 1] = hz.escalate[:, b]
-        if b > 0:
-            tm[:, s, b - 1] = hz.recover[b - 1]
+    move_out = rates.moves_out_per_year.value * per_week
+    transitions = np.zeros((n, N_STATES, N_STATES))
+    pex = hazards.pex_unbiased if unbiased else hazards.pex
+    # the behaviour states are 0-2, so a state is also its column in the hazards
+    for state in (SETTLED, STRUGGLING, CRISIS):
+        transitions[:, state, AP] = pex[:, state]
+        transitions[:, state, DISAPPEARED_WEEK_1] = hazards.cme[:, state]
+        transitions[:, state, EHE] = hazards.ehe[:, state]
+        transitions[:, state, LEFT] = move_out
+        if state < CRISIS:
+            transitions[:, state, state + 1] = hazards.escalate[:, state]
+        if state > SETTLED:
+            transitions[:, state, state - 1] = hazards.recover[state - 1]
     # alternative provision: return to a school, disappear, home educate, leave
-    ap_ret = rates.ap_return_per_year.value * per_week
-    tm[:, AP, M1] = ap_ret
-    tm[:, AP, P1] = 2.0 * hz.cme[:, 1]
-    tm[:, AP, EHE] = 1.0 * hz.ehe[:, 1]
-    tm[:, AP, LEFT] = out_h
+    ap_return = rates.ap_return_per_year.value * per_week
+    transitions[:, AP, STRUGGLING] = ap_return
+    transitions[:, AP, DISAPPEARED_WEEK_1] = 2.0 * hazards.cme[:, 1]
+    transitions[:, AP, EHE] = 1.0 * hazards.ehe[:, 1]
+    transitions[:, AP, LEFT] = move_out
     # home education: return to school, CME (education not suitable / not found), leave
-    tm[:, EHE, M1] = rates.ehe_returns_per_year.value * per_week
-    tm[:, EHE, P1] = 0.3 * hz.cme[:, 0]
+    transitions[:, EHE, STRUGGLING] = rates.ehe_returns_per_year.value * per_week
+    transitions[:, EHE, DISAPPEARED_WEEK_1] = 0.3 * hazards.cme[:, 0]
     # other ends of home education the LA stops following (e.g. independent school, moved)
-    tm[:, EHE, LEFT] = out_h + rates.ehe_other_exit_per_year.value * per_week
+    transitions[:, EHE, LEFT] = move_out + rates.ehe_other_exit_per_year.value * per_week
     # disappearance runs two weeks, then the referral
-    tm[:, P1, P2] = 1.0
-    tm[:, P2, CME] = 1.0
+    transitions[:, DISAPPEARED_WEEK_1, DISAPPEARED_WEEK_2] = 1.0
+    transitions[:, DISAPPEARED_WEEK_2, CME] = 1.0
     # an open CME episode resolves: back to school 55%, EHE 15%, moved away 30%
     resolve = 1.0 / rates.cme_mean_weeks.value
-    tm[:, CME, M1] = 0.55 * resolve
-    tm[:, CME, EHE] = 0.15 * resolve
-    tm[:, CME, LEFT] = 0.30 * resolve
-    tm[:, LEFT, LEFT] = 1.0
-    for s in (M0, M1, M2, AP, EHE, CME):
-        tm[:, s, s] = 0.0
-        tm[:, s, s] = 1.0 - tm[:, s, :].sum(axis=1)
-    inactive = ~hz.active
+    transitions[:, CME, STRUGGLING] = 0.55 * resolve
+    transitions[:, CME, EHE] = 0.15 * resolve
+    transitions[:, CME, LEFT] = 0.30 * resolve
+    transitions[:, LEFT, LEFT] = 1.0
+    for state in (SETTLED, STRUGGLING, CRISIS, AP, EHE, CME):
+        transitions[:, state, state] = 0.0
+        transitions[:, state, state] = 1.0 - transitions[:, state, :].sum(axis=1)
+    inactive = ~hazards.active
     if inactive.any():
-        tm[inactive] = np.eye(N_STATES)
-    return tm
+        transitions[inactive] = np.eye(N_STATES)
+    return transitions

@@ -40,9 +40,9 @@ CODES = (
     "#",
     "K",
 )
-_C = {c: i for i, c in enumerate(CODES)}
+_CODE_INDEX = {c: i for i, c in enumerate(CODES)}
 # absence reasons: (code, weight for typical pupils, weight for high absentees)
-_ABSENT = (
+_ABSENCE_REASON_WEIGHTS = (
     ("I", 0.64, 0.47),
     ("M", 0.05, 0.03),
     ("C", 0.03, 0.03),
@@ -51,14 +51,16 @@ _ABSENT = (
     ("O", 0.17, 0.39),
     ("U", 0.03, 0.04),
 )
-_ABS_CODE = np.array([_C[c] for c, _, _ in _ABSENT], dtype=np.uint8)
-_ABS_LO = np.array([w for _, w, _ in _ABSENT])
-_ABS_HI = np.array([w for _, _, w in _ABSENT])
+_ABSENCE_REASON_CODES = np.array(
+    [_CODE_INDEX[c] for c, _, _ in _ABSENCE_REASON_WEIGHTS], dtype=np.uint8
+)
+_TYPICAL_WEIGHTS = np.array([w for _, w, _ in _ABSENCE_REASON_WEIGHTS])
+_HIGH_ABSENTEE_WEIGHTS = np.array([w for _, _, w in _ABSENCE_REASON_WEIGHTS])
 _CORRECTABLE = np.zeros(len(CODES), dtype=bool)
-_CORRECTABLE[[_C[c] for c in ("I", "M", "C", "R", "G", "O")]] = True
+_CORRECTABLE[[_CODE_INDEX[c] for c in ("I", "M", "C", "R", "G", "O")]] = True
 
 #: session-time offsets (seconds after midnight) for AM and PM registers
-_AM, _PM = 8 * 3600 + 45 * 60, 13 * 3600 + 10 * 60
+_AM_REGISTER_SECONDS, _PM_REGISTER_SECONDS = 8 * 3600 + 45 * 60, 13 * 3600 + 10 * 60
 
 
 @dataclass
@@ -96,38 +98,42 @@ DAY_NONE, DAY_PRESENT, DAY_ABSENT, DAY_PRESENT_AP, DAY_ABSENT_AP = range(5)
 
 
 def _school_matrix(
-    rows: np.ndarray, day_lo: int, day_hi: int, sim: Simulation, initial_school: np.ndarray
+    rows: np.ndarray, start: int, stop: int, simulation: Simulation, initial_school: np.ndarray
 ) -> np.ndarray:
-    """School index (or -1) for each row pupil and pupil day in [day_lo, day_hi)."""
-    roll = sim.roll
-    n_days = day_hi - day_lo
-    pos = np.full(int(rows.max()) + 1 if len(rows) else 1, -1, dtype=np.int64)
-    pos[rows] = np.arange(len(rows))
-    # school at day_lo: the last change before it, else the initial school
-    keep = np.isin(roll["pupil"], rows)
-    pup, day, sch = roll["pupil"][keep], roll["day"][keep], roll["school"][keep]
-    order = np.lexsort((day, pup))
-    pup, day, sch = pup[order], day[order], sch[order]
-    base = initial_school[rows].astype(np.int32).copy()
-    before = day < day_lo
+    """School index (or -1) for each row pupil and pupil day in [start, stop)."""
+    roll = simulation.roll
+    n_days = stop - start
+    row_of = np.full(int(rows.max()) + 1 if len(rows) else 1, -1, dtype=np.int64)
+    row_of[rows] = np.arange(len(rows))
+    # school at start: the last change before it, else the initial school
+    in_rows = np.isin(roll["pupil"], rows)
+    pupil, day, school = roll["pupil"][in_rows], roll["day"][in_rows], roll["school"][in_rows]
+    order = np.lexsort((day, pupil))
+    pupil, day, school = pupil[order], day[order], school[order]
+    school_at_start = initial_school[rows].astype(np.int32).copy()
+    before = day < start
     if before.any():
-        p_b, s_b = pup[before], sch[before]
-        last = np.r_[p_b[1:] != p_b[:-1], True]
-        base[pos[p_b[last]]] = s_b[last]
-    mat = np.repeat(base[:, None], n_days, axis=1)
-    inside = (day >= day_lo) & (day < day_hi)
-    p_i, d_i, s_i = pup[inside], day[inside] - day_lo, sch[inside]
-    if len(p_i):
-        rank = np.arange(len(p_i)) - np.searchsorted(p_i, p_i, side="left")
-        cols = np.arange(n_days)[None, :]
+        pupil_before, school_before = pupil[before], school[before]
+        last = np.r_[pupil_before[1:] != pupil_before[:-1], True]
+        school_at_start[row_of[pupil_before[last]]] = school_before[last]
+    school_by_day = np.repeat(school_at_start[:, None], n_days, axis=1)
+    inside = (day >= start) & (day < stop)
+    pupil_inside, day_inside, school_inside = pupil[inside], day[inside] - start, school[inside]
+    if len(pupil_inside):
+        rank = np.arange(len(pupil_inside)) - np.searchsorted(
+            pupil_inside, pupil_inside, side="left"
+        )
+        columns = np.arange(n_days)[None, :]
         for k in range(int(rank.max()) + 1):
-            sel = rank == k
-            r = pos[p_i[sel]]
-            m = cols >= d_i[sel][:, None]
-            sub = mat[r]
-            sub[m] = np.broadcast_to(s_i[sel][:, None], m.shape)[m]
-            mat[r] = sub
-    return mat
+            nth_change = rank == k
+            changed_rows = row_of[pupil_inside[nth_change]]
+            from_change = columns >= day_inside[nth_change][:, None]
+            changed_by_day = school_by_day[changed_rows]
+            changed_by_day[from_change] = np.broadcast_to(
+                school_inside[nth_change][:, None], from_change.shape
+            )[from_change]
+            school_by_day[changed_rows] = changed_by_day
+    return school_by_day
 
 
 #: regimes set by episodes the LA records (O, the disappeared's absence, is not one)
@@ -136,40 +142,40 @@ KNOWN_REGIMES = (REGIME_C2, REGIME_D, REGIME_K, REGIME_E)
 
 def _regime_matrix(
     rows: np.ndarray,
-    day_lo: int,
-    day_hi: int,
-    sim: Simulation,
+    start: int,
+    stop: int,
+    simulation: Simulation,
     regimes: tuple[int, ...] = (REGIME_C2, REGIME_D, REGIME_K, REGIME_O, REGIME_E),
 ) -> np.ndarray:
     """The regime painting each row pupil's days, later ``regimes`` winning."""
-    iv = sim.intervals
-    n_days = day_hi - day_lo
-    pos = np.full(int(rows.max()) + 1 if len(rows) else 1, -1, dtype=np.int64)
-    pos[rows] = np.arange(len(rows))
+    intervals = simulation.intervals
+    n_days = stop - start
+    row_of = np.full(int(rows.max()) + 1 if len(rows) else 1, -1, dtype=np.int64)
+    row_of[rows] = np.arange(len(rows))
     out = np.zeros((len(rows), n_days), dtype=np.int8)
-    in_rows = np.zeros(len(iv["pupil"]), dtype=bool)
-    valid = iv["pupil"] < len(pos)
-    in_rows[valid] = pos[iv["pupil"][valid]] >= 0
+    in_rows = np.zeros(len(intervals["pupil"]), dtype=bool)
+    valid = intervals["pupil"] < len(row_of)
+    in_rows[valid] = row_of[intervals["pupil"][valid]] >= 0
     for regime in regimes:
-        sel = in_rows & (iv["regime"] == regime)
-        start = np.clip(iv["start"][sel] - day_lo, 0, n_days)
-        stop = np.clip(iv["stop"][sel] - day_lo, 0, n_days)
-        ok = stop > start
-        r = pos[iv["pupil"][sel][ok]]
-        diff = np.zeros((len(rows), n_days + 1), dtype=np.int32)
-        np.add.at(diff, (r, start[ok]), 1)
-        np.add.at(diff, (r, stop[ok]), -1)
-        cover = np.cumsum(diff[:, :n_days], axis=1) > 0
-        out[cover] = regime
+        selected = in_rows & (intervals["regime"] == regime)
+        interval_start = np.clip(intervals["start"][selected] - start, 0, n_days)
+        interval_stop = np.clip(intervals["stop"][selected] - start, 0, n_days)
+        nonempty = interval_stop > interval_start
+        covered_rows = row_of[intervals["pupil"][selected][nonempty]]
+        boundaries = np.zeros((len(rows), n_days + 1), dtype=np.int32)
+        np.add.at(boundaries, (covered_rows, interval_start[nonempty]), 1)
+        np.add.at(boundaries, (covered_rows, interval_stop[nonempty]), -1)
+        covered = np.cumsum(boundaries[:, :n_days], axis=1) > 0
+        out[covered] = regime
     return out
 
 
 def generate_marks(
     profile: Profile,
-    pop: Population,
+    population: Population,
     schools: Schools,
-    tl: Timeline,
-    sim: Simulation,
+    timeline: Timeline,
+    simulation: Simulation,
     hazards_by_year: dict,
     rng: np.random.Generator,
     *,
@@ -181,69 +187,77 @@ def generate_marks(
     With ``records`` (see :func:`absence_records`), also fill in what the plain registers
     show, for the recorded-data ceiling; the marks are the same either way.
     """
-    initial_school = np.full(len(pop), -1, dtype=np.int32)
-    initial_school[sim.initial_roll["pupil"]] = sim.initial_roll["school"]
+    initial_school = np.full(len(population), -1, dtype=np.int32)
+    initial_school[simulation.initial_roll["pupil"]] = simulation.initial_roll["school"]
     state_multiplier = state_multipliers(profile)
     base_rate = profile.rates.overall_absence.value
-    for year in tl.years:
-        days = _year_days(tl, year)
+    for year in timeline.years:
+        days = _year_days(timeline, year)
         if days is None:
             continue
         hazards = hazards_by_year[year]
-        norm = _absence_norm(sim, hazards, state_multiplier, int(days.week[0]))
+        norm = _absence_norm(simulation, hazards, state_multiplier, int(days.week[0]))
         if records is not None:
             records.scale[year] = base_rate / norm * ABSENCE_SCALE
-            stop = min(days.hi, len(records.day_factor))
-            records.day_factor[days.lo : stop] = days.factor[: stop - days.lo]
+            recorded_stop = min(days.stop, len(records.day_factor))
+            records.day_factor[days.start : recorded_stop] = days.factor[
+                : recorded_stop - days.start
+            ]
         # pupils on a roll at the start or whose roll changed before the year's end
-        changed = np.unique(sim.roll["pupil"][(sim.roll["day"] < days.hi)])
+        changed = np.unique(simulation.roll["pupil"][(simulation.roll["day"] < days.stop)])
         candidates = np.union1d(np.flatnonzero(initial_school >= 0), changed)
-        for first in range(0, len(candidates), block):
-            rows = candidates[first : first + block]
-            school = _school_matrix(rows, days.lo, days.hi, sim, initial_school)
+        for block_start in range(0, len(candidates), block):
+            rows = candidates[block_start : block_start + block]
+            school = _school_matrix(rows, days.start, days.stop, simulation, initial_school)
             on_a_roll = (school >= 0).any(axis=1)
             rows, school = rows[on_a_roll], school[on_a_roll]
             if not len(rows):
                 continue
-            regime = _regime_matrix(rows, days.lo, days.hi, sim)
-            p = _absence_probability(
-                sim, hazards, schools, rows, school, days, state_multiplier, base_rate / norm
+            regime = _regime_matrix(rows, days.start, days.stop, simulation)
+            probability = _absence_probability(
+                simulation, hazards, schools, rows, school, days, state_multiplier, base_rate / norm
             )
-            absent_day = rng.random(p.shape, dtype=np.float32) < p
+            absent_day = rng.random(probability.shape, dtype=np.float32) < probability
             if records is not None:
-                _record_plain_days(records, rows, days.lo, school, regime, absent_day, sim, schools)
-            codes = _session_codes(rng, p, absent_day, regime)
-            yield _versions(rng, *_on_roll_sessions(rows, school, codes, days, schools), tl.end)
+                _record_plain_days(
+                    records, rows, days.start, school, regime, absent_day, simulation, schools
+                )
+            codes = _session_codes(rng, probability, absent_day, regime)
+            yield _versions(
+                rng, *_on_roll_sessions(rows, school, codes, days, schools), timeline.end
+            )
             # free this block's matrices before the next block's are built (memory peak)
-            del school, regime, p, absent_day, codes
+            del school, regime, probability, absent_day, codes
 
 
 @dataclass
 class _YearDays:
     """An academic year's days in the data: the pupil days (the columns of a block's
-    matrices, ``lo`` to ``hi`` in the timeline) and the INSET days between them."""
+    matrices, ``start`` to ``stop`` in the timeline) and the INSET days between them."""
 
-    lo: int
-    hi: int
+    start: int
+    stop: int
     pupil_days: np.ndarray
     inset_days: np.ndarray
     week: np.ndarray  # school week of each pupil day
     factor: np.ndarray  # absence by season and weekday, mean 1
 
 
-def _year_days(tl: Timeline, year: int) -> _YearDays | None:
+def _year_days(timeline: Timeline, year: int) -> _YearDays | None:
     """The days of ``year`` up to the end of the data (None: the year has not started)."""
-    cal = tl.calendar
-    in_year = cal.academic_year == year
-    days, inset = cal.days[in_year], cal.inset[in_year]
-    in_data = days <= tl.end
+    calendar = timeline.calendar
+    in_year = calendar.academic_year == year
+    days, inset = calendar.days[in_year], calendar.inset[in_year]
+    in_data = days <= timeline.end
     days, inset = days[in_data], inset[in_data]
     if not len(days):
         return None
-    lo = int(np.searchsorted(tl.days, days[0]))
-    hi = int(np.searchsorted(tl.days, days[-1], side="right"))
-    pupil_days = tl.days[lo:hi]
-    return _YearDays(lo, hi, pupil_days, days[inset], tl.day_week[lo:hi], _day_factor(pupil_days))
+    start = int(np.searchsorted(timeline.days, days[0]))
+    stop = int(np.searchsorted(timeline.days, days[-1], side="right"))
+    pupil_days = timeline.days[start:stop]
+    return _YearDays(
+        start, stop, pupil_days, days[inset], timeline.day_week[start:stop], _day_factor(pupil_days)
+    )
 
 
 def _day_factor(pupil_days: np.ndarray) -> np.ndarray:
@@ -258,21 +272,21 @@ def _day_factor(pupil_days: np.ndarray) -> np.ndarray:
 
 
 def _absence_norm(
-    sim: Simulation, hazards: Hazards, state_multiplier: np.ndarray, first_week: int
+    simulation: Simulation, hazards: Hazards, state_multiplier: np.ndarray, first_week: int
 ) -> float:
     """Mean absence multiplier of the pupils in the LA in the year's first week: the
     profile's absence rate is the mean, so the multipliers are divided by it."""
-    column = min(first_week, sim.state.shape[1] - 1)
-    present = np.flatnonzero(hazards.active & (sim.state[:, column] >= 0))
+    column = min(first_week, simulation.state.shape[1] - 1)
+    present = np.flatnonzero(hazards.active & (simulation.state[:, column] >= 0))
     if not len(present):
         return 1.0
-    state = np.clip(sim.state[present, column], 0, 8)
-    multiplier = sim.absence_propensity[present] * hazards.absence[present]
+    state = np.clip(simulation.state[present, column], 0, 8)
+    multiplier = simulation.absence_propensity[present] * hazards.absence[present]
     return float((multiplier * state_multiplier[state]).mean())
 
 
 def _absence_probability(
-    sim: Simulation,
+    simulation: Simulation,
     hazards: Hazards,
     schools: Schools,
     rows: np.ndarray,
@@ -282,20 +296,22 @@ def _absence_probability(
     base_over_norm: float,
 ) -> np.ndarray:
     """The probability that each row pupil is absent on each pupil day (float32)."""
-    state = sim.state[rows][:, np.minimum(days.week, sim.state.shape[1] - 1)]
+    state = simulation.state[rows][:, np.minimum(days.week, simulation.state.shape[1] - 1)]
     multiplier = state_multiplier[np.clip(state, 0, 8)]
     # at a PRU or AP the AP state's multiplier applies, whatever the behaviour state
     at_ap = schools.phase[np.maximum(school, 0)] == 3
     multiplier = np.where(
         school >= 0, np.where(at_ap, state_multiplier[AP], multiplier), multiplier
     )
-    propensity = sim.absence_propensity[rows] * hazards.absence[rows]
-    p = base_over_norm * propensity[:, None] * multiplier * days.factor[None, :] * ABSENCE_SCALE
-    return np.minimum(p, 0.97).astype(np.float32)
+    propensity = simulation.absence_propensity[rows] * hazards.absence[rows]
+    probability = (
+        base_over_norm * propensity[:, None] * multiplier * days.factor[None, :] * ABSENCE_SCALE
+    )
+    return np.minimum(probability, 0.97).astype(np.float32)
 
 
 def _session_codes(
-    rng: np.random.Generator, p: np.ndarray, absent_day: np.ndarray, regime: np.ndarray
+    rng: np.random.Generator, probability: np.ndarray, absent_day: np.ndarray, regime: np.ndarray
 ) -> np.ndarray:
     """The AM and PM codes (rows, days, 2) of every pupil day: present, late, on a trip,
     absent for a reason, or the code of the regime an episode paints over the day."""
@@ -304,37 +320,39 @@ def _session_codes(
     # most absences are whole days; some only AM or PM
     am_absent = absent_day & (part < 0.92)
     pm_absent = absent_day & ((part < 0.86) | (part >= 0.92))
-    reason = _absence_reasons(rng, p, absent_day)
+    reason = _absence_reasons(rng, probability, absent_day)
     extra = rng.random((n_rows, n_days, 2), dtype=np.float32)
     codes = np.empty((n_rows, n_days, 2), dtype=np.uint8)
-    codes[..., 0] = _C["/"]
-    codes[..., 1] = _C["\\"]
-    codes[extra < 0.02] = _C["L"]
-    codes[extra > 0.996] = _C["V"]
+    codes[..., 0] = _CODE_INDEX["/"]
+    codes[..., 1] = _CODE_INDEX["\\"]
+    codes[extra < 0.02] = _CODE_INDEX["L"]
+    codes[extra > 0.996] = _CODE_INDEX["V"]
     codes[..., 0][am_absent] = reason[am_absent]
     codes[..., 1][pm_absent] = reason[pm_absent]
     # single-session absences are mostly appointments or lateness
     one_session = am_absent ^ pm_absent
-    codes[..., 0][one_session & am_absent & (reason == _C["I"])] = _C["M"]
+    codes[..., 0][one_session & am_absent & (reason == _CODE_INDEX["I"])] = _CODE_INDEX["M"]
     # regimes override
-    codes[..., 1][regime == REGIME_C2] = _C["C2"]
+    codes[..., 1][regime == REGIME_C2] = _CODE_INDEX["C2"]
     for painted, code in ((REGIME_D, "D"), (REGIME_K, "K"), (REGIME_O, "O"), (REGIME_E, "E")):
         covered = regime == painted
-        codes[..., 0][covered] = _C[code]
-        codes[..., 1][covered] = _C[code]
+        codes[..., 0][covered] = _CODE_INDEX[code]
+        codes[..., 1][covered] = _CODE_INDEX[code]
     return codes
 
 
-def _absence_reasons(rng: np.random.Generator, p: np.ndarray, absent_day: np.ndarray) -> np.ndarray:
+def _absence_reasons(
+    rng: np.random.Generator, probability: np.ndarray, absent_day: np.ndarray
+) -> np.ndarray:
     """The reason code of each absent day (0 elsewhere): mostly illness, more often O
     (unauthorised, other) for high absentees."""
     cells = np.flatnonzero(absent_day.ravel())
-    high = np.clip((p.ravel()[cells] - 0.05) / 0.3, 0, 1)[:, None]
-    probs = (1 - high) * _ABS_LO + high * _ABS_HI
-    cumulative = np.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
+    high = np.clip((probability.ravel()[cells] - 0.05) / 0.3, 0, 1)[:, None]
+    probabilities = (1 - high) * _TYPICAL_WEIGHTS + high * _HIGH_ABSENTEE_WEIGHTS
+    cumulative = np.cumsum(probabilities / probabilities.sum(axis=1, keepdims=True), axis=1)
     pick = (rng.random((len(cells), 1)) > cumulative).sum(axis=1)
     reason = np.zeros(absent_day.size, dtype=np.uint8)
-    reason[cells] = _ABS_CODE[np.minimum(pick, len(_ABS_CODE) - 1)]
+    reason[cells] = _ABSENCE_REASON_CODES[np.minimum(pick, len(_ABSENCE_REASON_CODES) - 1)]
     return reason.reshape(absent_day.shape)
 
 
@@ -360,7 +378,7 @@ def _on_roll_sessions(
         session = np.concatenate(
             [session, np.tile(np.array([0, 1], dtype=np.int8), len(row_index))]
         )
-        code = np.concatenate([code, np.full(2 * len(row_index), _C["#"], dtype=np.uint8)])
+        code = np.concatenate([code, np.full(2 * len(row_index), _CODE_INDEX["#"], dtype=np.uint8)])
     return pupil, urn, day, session, code
 
 
@@ -377,7 +395,9 @@ def _versions(
     first entered as N and corrected days later (both versions, when the correction is
     in the data)."""
     count = len(pupil)
-    offset = np.where(session == 0, _AM, _PM) + 60 * rng.integers(0, 30, count)
+    offset = np.where(session == 0, _AM_REGISTER_SECONDS, _PM_REGISTER_SECONDS) + 60 * rng.integers(
+        0, 30, count
+    )
     recorded_at = day.astype("datetime64[s]") + offset.astype("timedelta64[s]")
     corrected = np.flatnonzero(_CORRECTABLE[code] & (rng.random(count, dtype=np.float32) < 0.2))
     later = (
@@ -387,7 +407,7 @@ def _versions(
     )
     in_time = later.astype("datetime64[D]") <= end
     final_code = code[corrected].copy()
-    code[corrected] = _C["N"]  # the first version, on the session day
+    code[corrected] = _CODE_INDEX["N"]  # the first version, on the session day
     kept = corrected[in_time]
     return MarkBlock(
         pupil=np.concatenate([pupil, pupil[kept]]),
@@ -408,11 +428,11 @@ def state_multipliers(profile: Profile) -> np.ndarray:
     return np.array([*list(profile.latent.absence_by_state), 2.2, 1, 1, 1, 1, 1, 1], dtype=float)
 
 
-def absence_records(profile: Profile, n_pupils: int, tl: Timeline) -> AbsenceRecords:
+def absence_records(profile: Profile, n_pupils: int, timeline: Timeline) -> AbsenceRecords:
     """Empty records for :func:`generate_marks` to fill."""
     return AbsenceRecords(
-        day=np.zeros((n_pupils, tl.n_data_days), dtype=np.uint8),
-        day_factor=np.ones(tl.n_data_days),
+        day=np.zeros((n_pupils, timeline.n_data_days), dtype=np.uint8),
+        day_factor=np.ones(timeline.n_data_days),
         scale={},
         state_multiplier=state_multipliers(profile),
     )
@@ -421,21 +441,24 @@ def absence_records(profile: Profile, n_pupils: int, tl: Timeline) -> AbsenceRec
 def _record_plain_days(
     records: AbsenceRecords,
     rows: np.ndarray,
-    lo: int,
-    sch: np.ndarray,
+    start: int,
+    school: np.ndarray,
     regime: np.ndarray,
     absent_day: np.ndarray,
-    sim: Simulation,
+    simulation: Simulation,
     schools: Schools,
 ) -> None:
     """Present or absent on each plain register day of these rows (see AbsenceRecords)."""
-    stop = min(lo + sch.shape[1], records.day.shape[1])
-    width = stop - lo
+    recorded_stop = min(start + school.shape[1], records.day.shape[1])
+    width = recorded_stop - start
     if width <= 0:
         return
-    known = _regime_matrix(rows, lo, lo + sch.shape[1], sim, KNOWN_REGIMES)[:, :width] > 0
-    on = (sch[:, :width] >= 0) & ~known
+    known = (
+        _regime_matrix(rows, start, start + school.shape[1], simulation, KNOWN_REGIMES)[:, :width]
+        > 0
+    )
+    plain = (school[:, :width] >= 0) & ~known
     absent = absent_day[:, :width] | (regime[:, :width] == REGIME_O)
-    at_ap = schools.phase[np.maximum(sch[:, :width], 0)] == 3
+    at_ap = schools.phase[np.maximum(school[:, :width], 0)] == 3
     code = np.where(absent, DAY_ABSENT, DAY_PRESENT) + np.where(at_ap, 2, 0)
-    records.day[rows, lo:stop] = np.where(on, code, DAY_NONE).astype(np.uint8)
+    records.day[rows, start:recorded_stop] = np.where(plain, code, DAY_NONE).astype(np.uint8)

@@ -106,33 +106,33 @@ class Schools:
 
 def build_schools(profile: Profile, pupils: int, rng: np.random.Generator) -> Schools:
     """Schools per locality sized from the profile; the URNs are random and unique."""
-    sp = profile.schools
-    n_loc = len(profile.localities)
-    per_loc = pupils / n_loc
-    phase, loc, kind = [], [], []
-    for li in range(n_loc):
-        n_pri = max(1, round(per_loc * 7 / 12 / sp.primary_size))
-        n_sec = max(1, round(per_loc * 5 / 12 / sp.secondary_size))
-        for _ in range(n_pri):
+    sizes = profile.schools
+    n_localities = len(profile.localities)
+    pupils_per_locality = pupils / n_localities
+    phase, locality, kind = [], [], []
+    for locality_index in range(n_localities):
+        n_primary = max(1, round(pupils_per_locality * 7 / 12 / sizes.primary_size))
+        n_secondary = max(1, round(pupils_per_locality * 5 / 12 / sizes.secondary_size))
+        for _ in range(n_primary):
             phase.append(0)
-            loc.append(li)
-            kind.append("ACADEMY" if rng.random() < sp.academy_share_primary else "MAINTAINED")
-        for _ in range(n_sec):
+            locality.append(locality_index)
+            kind.append("ACADEMY" if rng.random() < sizes.academy_share_primary else "MAINTAINED")
+        for _ in range(n_secondary):
             phase.append(1)
-            loc.append(li)
-            kind.append("ACADEMY" if rng.random() < sp.academy_share_secondary else "MAINTAINED")
+            locality.append(locality_index)
+            kind.append("ACADEMY" if rng.random() < sizes.academy_share_secondary else "MAINTAINED")
         phase.append(3)
-        loc.append(li)
-        kind.append("PRU" if li % 2 == 0 else "ACADEMY_AP")
+        locality.append(locality_index)
+        kind.append("PRU" if locality_index % 2 == 0 else "ACADEMY_AP")
     ehcp_special = pupils * profile.demography.ehcp * profile.demography.ehcp_in_special_school
-    n_special = max(1, round(ehcp_special / sp.special_size))
+    n_special = max(1, round(ehcp_special / sizes.special_size))
     for k in range(n_special):
         phase.append(2)
-        loc.append(k % n_loc)
+        locality.append(k % n_localities)
         kind.append("ACADEMY_SPECIAL" if rng.random() < 0.5 else "MAINTAINED_SPECIAL")
     n = len(phase)
     urn = (rng.choice(800_000, size=n, replace=False) + 100_000).astype(np.int32)
-    phase_arr = np.array(phase, dtype=np.int8)
+    phase_codes = np.array(phase, dtype=np.int8)
     names = []
     used: set[str] = set()
     for i in range(n):
@@ -143,21 +143,21 @@ def build_schools(profile: Profile, pupils: int, rng: np.random.Generator) -> Sc
             3: " Pupil Referral Unit" if kind[i] == "PRU" else " Alternative Provision Academy",
         }[phase[i]]
         names.append(_unique_name(rng, suffix, used))
-    excl = np.exp(rng.normal(0.0, sp.exclusion_culture_sd, n))
-    absn = np.exp(rng.normal(0.0, sp.absence_culture_sd, n))
-    mainstream = phase_arr <= 1
-    excl /= excl[mainstream].mean()
-    absn /= absn[mainstream].mean()
-    excl[~mainstream] = 1.0
-    absn[~mainstream] = 1.0
+    exclusion_culture = np.exp(rng.normal(0.0, sizes.exclusion_culture_sd, n))
+    absence_culture = np.exp(rng.normal(0.0, sizes.absence_culture_sd, n))
+    mainstream = phase_codes <= 1
+    exclusion_culture /= exclusion_culture[mainstream].mean()
+    absence_culture /= absence_culture[mainstream].mean()
+    exclusion_culture[~mainstream] = 1.0
+    absence_culture[~mainstream] = 1.0
     return Schools(
         urn=urn,
         name=np.array(names, dtype=object),
-        phase=phase_arr,
+        phase=phase_codes,
         type=np.array(kind, dtype=object),
-        locality=np.array(loc, dtype=np.int16),
-        exclusion_culture=excl,
-        absence_culture=absn,
+        locality=np.array(locality, dtype=np.int16),
+        exclusion_culture=exclusion_culture,
+        absence_culture=absence_culture,
     )
 
 
@@ -192,8 +192,8 @@ class Population:
         return np.asarray(academic_year) - self.cohort
 
     def allocated_school(self, academic_year: int) -> np.ndarray:
-        yg = self.year_group(academic_year)
-        school = np.where(yg <= 6, self.primary_school, self.secondary_school)
+        year_group = self.year_group(academic_year)
+        school = np.where(year_group <= 6, self.primary_school, self.secondary_school)
         return np.where(self.special_school >= 0, self.special_school, school)
 
 
@@ -201,8 +201,8 @@ def make_upns(la_code: int, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` unique valid UPNs for LA ``la_code``, with their check letters."""
     serial = rng.choice(900_000_000, size=n, replace=False) + 100_000_000
     digits = np.empty((n, 12), dtype=np.int64)
-    la = [int(c) for c in f"{la_code:03d}"]
-    digits[:, 0:3] = la
+    la_digits = [int(c) for c in f"{la_code:03d}"]
+    digits[:, 0:3] = la_digits
     for k in range(9):
         digits[:, 3 + k] = (serial // 10 ** (8 - k)) % 10
     total = (digits * np.arange(2, 14)).sum(axis=1) % 23
@@ -211,11 +211,11 @@ def make_upns(la_code: int, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.char.add(letters, bodies).astype(object)
 
 
-def _choice_index(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndarray:
-    probs = np.asarray(probs, dtype=float)
-    return np.searchsorted(np.cumsum(probs / probs.sum()), rng.random(n), side="right").clip(
-        0, len(probs) - 1
-    )
+def _choice_index(rng: np.random.Generator, probabilities: np.ndarray, count: int) -> np.ndarray:
+    probabilities = np.asarray(probabilities, dtype=float)
+    return np.searchsorted(
+        np.cumsum(probabilities / probabilities.sum()), rng.random(count), side="right"
+    ).clip(0, len(probabilities) - 1)
 
 
 def build_population(
@@ -226,85 +226,107 @@ def build_population(
     first_year: int,
     n_years: int,
     year_first_week: np.ndarray,
-    year_n_weeks: np.ndarray,
+    year_week_count: np.ndarray,
     rng: np.random.Generator,
 ) -> Population:
     """On-roll pupils at the start, later Reception cohorts, and pupils moving in."""
-    demo = profile.demography
+    demography = profile.demography
     per_cohort = pupils / 12
     # 1. on roll at the start: Reception to Year 11.
-    yg0 = _choice_index(rng, np.ones(12), pupils)
-    cohort = [first_year - yg0]
-    arrive = [np.zeros(pupils, dtype=np.int32)]
+    start_year_group = _choice_index(rng, np.ones(12), pupils)
+    cohort = [first_year - start_year_group]
+    arrivals = [np.zeros(pupils, dtype=np.int32)]
     # 2. a new Reception cohort each later year.
     for k in range(1, n_years):
-        m = round(per_cohort)
-        cohort.append(np.full(m, first_year + k))
-        arrive.append(np.full(m, year_first_week[k], dtype=np.int32))
+        cohort_size = round(per_cohort)
+        cohort.append(np.full(cohort_size, first_year + k))
+        arrivals.append(np.full(cohort_size, year_first_week[k], dtype=np.int32))
     # 3. moves into the LA, spread over the window's school weeks.
-    n_in = round(pupils * profile.rates.moves_out_per_year.value * n_years)
-    total_weeks = int(year_first_week[n_years - 1] + year_n_weeks[n_years - 1])
-    wk = rng.integers(1, max(2, total_weeks), n_in).astype(np.int32)
-    wk_year = np.searchsorted(year_first_week[:n_years], wk, side="right") - 1
-    cohort.append(first_year + wk_year - rng.integers(0, 11, n_in))
-    arrive.append(wk)
-    cohort_arr = np.concatenate(cohort).astype(np.int16)
-    arrive_arr = np.concatenate(arrive)
-    n = len(cohort_arr)
+    moving_in = round(pupils * profile.rates.moves_out_per_year.value * n_years)
+    total_weeks = int(year_first_week[n_years - 1] + year_week_count[n_years - 1])
+    arrival_week = rng.integers(1, max(2, total_weeks), moving_in).astype(np.int32)
+    arrival_year = np.searchsorted(year_first_week[:n_years], arrival_week, side="right") - 1
+    cohort.append(first_year + arrival_year - rng.integers(0, 11, moving_in))
+    arrivals.append(arrival_week)
+    cohort_year = np.concatenate(cohort).astype(np.int16)
+    arrival_weeks = np.concatenate(arrivals)
+    n = len(cohort_year)
 
-    male = rng.random(n) < demo.male
+    male = rng.random(n) < demography.male
     birth_month = rng.integers(1, 13, n).astype(np.int8)
     # born in the academic year (Sept-Aug) starting cohort - 5
-    birth_year = (cohort_arr - 5 + (birth_month <= 8)).astype(np.int16)
-    eth_codes = np.array(list(demo.ethnicity), dtype=object)
-    ethnicity = eth_codes[_choice_index(rng, np.array(list(demo.ethnicity.values())), n)]
+    birth_year = (cohort_year - 5 + (birth_month <= 8)).astype(np.int16)
+    ethnicity_codes = np.array(list(demography.ethnicity), dtype=object)
+    ethnicity = ethnicity_codes[
+        _choice_index(rng, np.array(list(demography.ethnicity.values())), n)
+    ]
     white_british = ethnicity == "WBRI"
-    eal_p = np.where(
+    eal_probability = np.where(
         white_british, 0.01, np.where(np.isin(ethnicity, ["WIRI", "MWBC"]), 0.05, 0.55)
     )
-    eal_p = eal_p * demo.eal / max(1e-9, float(eal_p.mean()))
-    eal_u = rng.random(n)
-    eal = np.where(eal_u < np.minimum(eal_p, 0.95), "Y", "N").astype(object)
+    eal_probability = eal_probability * demography.eal / max(1e-9, float(eal_probability.mean()))
+    eal_draw = rng.random(n)
+    eal = np.where(eal_draw < np.minimum(eal_probability, 0.95), "Y", "N").astype(object)
     eal[rng.random(n) < 0.01] = "U"
     idaci = rng.integers(1, 11, n).astype(np.int8)
     idaci[rng.random(n) < 0.02] = 0
     locality = _choice_index(rng, np.ones(len(profile.localities)), n).astype(np.int16)
 
     # FSM: more likely in deprived areas (odds ratio about 1.35 per decile).
-    logit = np.log(demo.fsm / (1 - demo.fsm)) + 0.30 * (5.5 - np.where(idaci == 0, 5.5, idaci))
-    fsm_p = 1 / (1 + np.exp(-logit))
-    fsm_p *= demo.fsm / fsm_p.mean()
-    fsm = rng.random(n) < fsm_p
+    logit = np.log(demography.fsm / (1 - demography.fsm)) + 0.30 * (
+        5.5 - np.where(idaci == 0, 5.5, idaci)
+    )
+    fsm_probability = 1 / (1 + np.exp(-logit))
+    fsm_probability *= demography.fsm / fsm_probability.mean()
+    fsm = rng.random(n) < fsm_probability
     # SEN: more common in boys and FSM pupils.
     lift = np.where(male, 1.35, 0.65) * np.where(fsm, 1.6, 0.8)
     lift /= lift.mean()
-    u = rng.random(n)
-    p_ehcp = demo.ehcp * lift
-    p_k = demo.sen_support * lift
-    sen = np.where(u < p_ehcp, 2, np.where(u < p_ehcp + p_k, 1, 0)).astype(np.int8)
-    semh_p = np.where(sen == 2, demo.semh_share_ehcp, demo.semh_share_sen_support)
-    semh = (sen > 0) & (rng.random(n) < semh_p * np.where(male, 1.2, 0.7))
+    draw = rng.random(n)
+    ehcp_probability = demography.ehcp * lift
+    sen_support_probability = demography.sen_support * lift
+    sen = np.where(
+        draw < ehcp_probability,
+        2,
+        np.where(draw < ehcp_probability + sen_support_probability, 1, 0),
+    ).astype(np.int8)
+    semh_probability = np.where(
+        sen == 2, demography.semh_share_ehcp, demography.semh_share_sen_support
+    )
+    semh = (sen > 0) & (rng.random(n) < semh_probability * np.where(male, 1.2, 0.7))
     # Social care: CIN / CPP / CLA, more likely with FSM.
-    sl = np.where(fsm, 2.2, 0.6)
-    sl /= sl.mean()
-    u = rng.random(n)
-    p_cla, p_cpp, p_cin = demo.cla * sl, demo.cpp * sl, demo.cin * sl
+    social_care_lift = np.where(fsm, 2.2, 0.6)
+    social_care_lift /= social_care_lift.mean()
+    draw = rng.random(n)
+    cla_probability, cpp_probability, cin_probability = (
+        demography.cla * social_care_lift,
+        demography.cpp * social_care_lift,
+        demography.cin * social_care_lift,
+    )
     social = np.select(
-        [u < p_cla, u < p_cla + p_cpp, u < p_cla + p_cpp + p_cin], [3, 2, 1], 0
+        [
+            draw < cla_probability,
+            draw < cla_probability + cpp_probability,
+            draw < cla_probability + cpp_probability + cin_probability,
+        ],
+        [3, 2, 1],
+        0,
     ).astype(np.int8)
 
     primary = np.empty(n, dtype=np.int32)
     secondary = np.empty(n, dtype=np.int32)
-    for li in range(len(profile.localities)):
-        here = np.flatnonzero(locality == li)
-        pri = schools.of("PRIMARY", li)
-        sec = schools.of("SECONDARY", li)
-        primary[here] = pri[rng.integers(0, len(pri), len(here))]
-        secondary[here] = sec[rng.integers(0, len(sec), len(here))]
-    special_ids = np.flatnonzero(schools.phase == PHASES.index("SPECIAL"))
-    in_special = (sen == 2) & (rng.random(n) < demo.ehcp_in_special_school)
+    for locality_index in range(len(profile.localities)):
+        here = np.flatnonzero(locality == locality_index)
+        primary_schools = schools.of("PRIMARY", locality_index)
+        secondary_schools = schools.of("SECONDARY", locality_index)
+        primary[here] = primary_schools[rng.integers(0, len(primary_schools), len(here))]
+        secondary[here] = secondary_schools[rng.integers(0, len(secondary_schools), len(here))]
+    special_schools = np.flatnonzero(schools.phase == PHASES.index("SPECIAL"))
+    in_special = (sen == 2) & (rng.random(n) < demography.ehcp_in_special_school)
     special = np.full(n, -1, dtype=np.int32)
-    special[in_special] = special_ids[rng.integers(0, len(special_ids), int(in_special.sum()))]
+    special[in_special] = special_schools[
+        rng.integers(0, len(special_schools), int(in_special.sum()))
+    ]
 
     bias = profile.bias
     bias_group = np.zeros(n, dtype=bool)
@@ -318,7 +340,7 @@ def build_population(
     return Population(
         upn=make_upns(profile.la_code, n, rng),
         male=male,
-        cohort=cohort_arr,
+        cohort=cohort_year,
         birth_month=birth_month,
         birth_year=birth_year,
         ethnicity=ethnicity,
@@ -332,6 +354,6 @@ def build_population(
         primary_school=primary,
         secondary_school=secondary,
         special_school=special,
-        arrive_week=arrive_arr,
+        arrive_week=arrival_weeks,
         bias_group=bias_group,
     )

@@ -33,12 +33,12 @@ from cmooe_risk.synth._calendar_model import Timeline
 from cmooe_risk.synth._latent import (
     AP,
     CME,
+    CRISIS,
+    DISAPPEARED_WEEK_1,
+    DISAPPEARED_WEEK_2,
     EHE,
     LEFT,
-    M0,
-    M2,
-    P1,
-    P2,
+    SETTLED,
     Hazards,
     Scales,
     compute_scales,
@@ -168,21 +168,21 @@ _REASON_SHARES = {
     "OT": (0.008, 0.01),
 }
 SUSPENSION_REASONS = tuple(_REASON_SHARES)
-SUSPENSION_REASON_P = np.array([suspensions for suspensions, _ in _REASON_SHARES.values()])
-PEX_REASON_P = np.array([exclusions for _, exclusions in _REASON_SHARES.values()])
+SUSPENSION_REASON_SHARES = np.array([suspensions for suspensions, _ in _REASON_SHARES.values()])
+PEX_REASON_SHARES = np.array([exclusions for _, exclusions in _REASON_SHARES.values()])
 #: a suspension's length in days, and the share of suspensions of each length
 SUSPENSION_DAYS = np.array([1, 2, 3, 5, 10])
-SUSPENSION_DAYS_P = [0.55, 0.22, 0.12, 0.08, 0.03]
-HALF_DAY_SUSPENSION_P = 0.08
-LUNCHTIME_SUSPENSION_P = 0.03
+SUSPENSION_DAYS_SHARES = [0.55, 0.22, 0.12, 0.08, 0.03]
+HALF_DAY_SUSPENSION_SHARE = 0.08
+LUNCHTIME_SUSPENSION_SHARE = 0.03
 #: a managed move is a trial of six weeks at the host school; most are confirmed
 MANAGED_MOVE_TRIAL_DAYS = 30
-MANAGED_MOVE_CONFIRMED_P = 0.7
+MANAGED_MOVE_CONFIRMED_SHARE = 0.7
 #: share of a CME episode's returns to school where the child was located (the rest
 #: were found registered at another school)
-CME_LOCATED_P = 0.3
+CME_LOCATED_SHARE = 0.3
 #: share of leavers whose new school (outside the LA) is known, from a pool of URNs
-DESTINATION_KNOWN_P = 0.6
+DESTINATION_KNOWN_SHARE = 0.6
 OUT_OF_LA_URNS = 64
 
 
@@ -215,9 +215,23 @@ class _Rows:
 #: Bits of ``WeeklyRecords.flags``: what the LA recorded of a pupil's week that depends on
 #: the behaviour state (events), and whether each event could have happened at all
 #: (gates: no episode of the kind open, secondary phase, no managed move in trial).
-SUSPENDED, RT_STARTED, MED_STARTED, OSD_STARTED, MM_STARTED = (1 << k for k in range(5))
-CAN_RT, CAN_MED, CAN_OSD, CAN_MM = (1 << k for k in range(5, 9))
-EVENT_BITS = (SUSPENDED, RT_STARTED, MED_STARTED, OSD_STARTED, MM_STARTED)
+(
+    SUSPENDED,
+    REDUCED_TIMETABLE_STARTED,
+    MEDICAL_EDUCATION_STARTED,
+    OFF_SITE_DIRECTION_STARTED,
+    MANAGED_MOVE_STARTED,
+) = (1 << k for k in range(5))
+CAN_REDUCED_TIMETABLE, CAN_MEDICAL_EDUCATION, CAN_OFF_SITE_DIRECTION, CAN_MANAGED_MOVE = (
+    1 << k for k in range(5, 9)
+)
+EVENT_BITS = (
+    SUSPENDED,
+    REDUCED_TIMETABLE_STARTED,
+    MEDICAL_EDUCATION_STARTED,
+    OFF_SITE_DIRECTION_STARTED,
+    MANAGED_MOVE_STARTED,
+)
 
 
 @dataclass
@@ -230,7 +244,8 @@ class WeeklyRecords:
     """
 
     flags: np.ndarray  # (n, n_data_weeks) uint16: the bits above
-    norms: np.ndarray  # (n_data_weeks, 3): mean relative rates (RT, behaviour, medical)
+    #: (n_data_weeks, 3): mean relative rates (reduced timetable, behaviour, medical)
+    norms: np.ndarray
 
 
 @dataclass
@@ -243,9 +258,9 @@ class Simulation:
 
     state: np.ndarray  # (n, n_data_weeks + 1) int8: column j = state at the start of week j
     scales: Scales
-    roll: dict[str, np.ndarray]  # pupil, day, school (-1 off roll), reason, dest (URN)
+    roll: dict[str, np.ndarray]  # pupil, day, school (-1 off roll), reason, destination_urn
     initial_roll: dict[str, np.ndarray]  # pupil, school, start (datetime64)
-    #: pupil, school, day, category, sessions (-1: none), r1 and r2 (reasons), status
+    #: pupil, school, day, category, sessions (-1: none), reason_1, reason_2 (-1: none), status
     exclusions: dict[str, np.ndarray]
     register: dict[str, np.ndarray]  # pupil, type, school, start, stop, outcome
     intervals: dict[str, np.ndarray]  # pupil, start, stop (pupil-day indices), regime
@@ -275,8 +290,8 @@ def event_probabilities(profile: Profile, norms: np.ndarray, weeks_per_year: int
     return np.minimum(
         np.stack(
             [
-                reduced_timetable * RT_RELATIVE / norm_reduced_timetable,
-                medical * MED_RELATIVE / norm_medical,
+                reduced_timetable * REDUCED_TIMETABLE_RELATIVE / norm_reduced_timetable,
+                medical * MEDICAL_RELATIVE / norm_medical,
                 off_site * 12 / 5 * BEHAVIOUR_RELATIVE / norm_behaviour,
                 managed_move * 12 / 5 * BEHAVIOUR_RELATIVE / norm_behaviour,
             ]
@@ -286,17 +301,17 @@ def event_probabilities(profile: Profile, norms: np.ndarray, weeks_per_year: int
 
 
 #: relative weekly rates of starting each arrangement by behaviour state
-RT_RELATIVE = np.array([0.15, 1.5, 6.0])
+REDUCED_TIMETABLE_RELATIVE = np.array([0.15, 1.5, 6.0])
 BEHAVIOUR_RELATIVE = np.array([0.05, 1.0, 8.0])  # off-site directions and managed moves
 # medical needs are anxiety-led, so more likely when struggling
-MED_RELATIVE = np.array([0.7, 2.0, 2.0])
+MEDICAL_RELATIVE = np.array([0.7, 2.0, 2.0])
 
 
 def simulate(
     profile: Profile,
-    pop: Population,
+    population: Population,
     schools: Schools,
-    tl: Timeline,
+    timeline: Timeline,
     rng: np.random.Generator,
 ) -> Simulation:
     """Run the latent chain of every pupil over the data weeks, with what it drives.
@@ -305,11 +320,11 @@ def simulate(
     ----------
     profile : Profile
         Rates, latent-chain parameters and risk factors of the LA.
-    pop : Population
+    population : Population
         Pupils: characteristics, allocated schools, week of arrival.
     schools : Schools
         The LA's schools, with one AP (pupil referral unit) per locality.
-    tl : Timeline
+    timeline : Timeline
         School weeks and pupil days of the data window.
     rng : numpy.random.Generator
         The simulation's own stream; the same stream gives the same simulation.
@@ -321,7 +336,7 @@ def simulate(
         changes, exclusions, register episodes, the mark regimes they paint over days,
         the true outcome events and the weekly records the recorded-data ceiling needs.
     """
-    return _Simulation(profile, pop, schools, tl, rng).run()
+    return _Simulation(profile, population, schools, timeline, rng).run()
 
 
 @dataclass
@@ -335,8 +350,8 @@ class _Moves:
 
     def __post_init__(self) -> None:
         self.moved = self.next != self.previous
-        self.was_at_school = self.previous <= M2  # behaviour states 0-2: on a roll
-        self.is_at_school = self.next <= M2
+        self.was_at_school = self.previous <= CRISIS  # behaviour states 0-2: on a roll
+        self.is_at_school = self.next <= CRISIS
 
     def where(self, selected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The pupils and days of the ``selected`` moves."""
@@ -375,9 +390,9 @@ class _Simulation:
             dtype=np.int32,
         )
 
-        self.roll = _Rows("pupil", "day", "school", "reason", "dest")
+        self.roll = _Rows("pupil", "day", "school", "reason", "destination_urn")
         self.exclusions = _Rows(
-            "pupil", "school", "day", "category", "sessions", "r1", "r2", "status"
+            "pupil", "school", "day", "category", "sessions", "reason_1", "reason_2", "status"
         )
         self.register = _Rows("pupil", "type", "school", "start", "stop", "outcome")
         self.intervals = _Rows("pupil", "start", "stop", "regime")
@@ -423,14 +438,16 @@ class _Simulation:
 
     def week(self, week: int) -> None:
         """Step every pupil in the LA one school week on."""
-        tl = self.timeline
-        year = int(tl.week_year[week])
-        new_year = week == 0 or tl.week_year[week - 1] != year
+        timeline = self.timeline
+        year = int(timeline.week_year[week])
+        new_year = week == 0 or timeline.week_year[week - 1] != year
         if new_year:
             self.hazards = hazards_for_year(
                 self.profile, self.population, self.schools, year, self.scales
             )
-            self.transitions = transition_matrices(self.profile, self.hazards, tl.year_weeks(year))
+            self.transitions = transition_matrices(
+                self.profile, self.hazards, timeline.year_weeks(year)
+            )
             if week > 0:
                 self.year_11_leave(week)
                 self.year_6_move_up(week)
@@ -482,7 +499,7 @@ class _Simulation:
             school=np.asarray(new_school, dtype=np.int32) * ones,
             # the first roll of a pupil arriving has no school left behind
             reason=np.where(was_on_roll, np.asarray(reason) * np.ones(len(pupils), np.int64), -1),
-            dest=destination_urn,
+            destination_urn=destination_urn,
         )
         self.school[pupils] = new_school
 
@@ -572,13 +589,18 @@ class _Simulation:
         steady state while the population stays the same. Returns the first year's
         hazards.
         """
-        profile, pop, schools, tl = self.profile, self.population, self.schools, self.timeline
-        first_year = tl.first_year
-        hazards = hazards_for_year(profile, pop, schools, first_year, self.scales)
+        profile, population, schools, timeline = (
+            self.profile,
+            self.population,
+            self.schools,
+            self.timeline,
+        )
+        first_year = timeline.first_year
+        hazards = hazards_for_year(profile, population, schools, first_year, self.scales)
         weekly = transition_matrices(profile, hazards, self.weeks_per_year)
-        weekly[:, :, M0] += weekly[:, :, LEFT]
+        weekly[:, :, SETTLED] += weekly[:, :, LEFT]
         weekly[:, :, LEFT] = 0.0
-        there = np.flatnonzero((pop.arrive_week == 0) & hazards.active)
+        there = np.flatnonzero((population.arrive_week == 0) & hazards.active)
         behaviour = stationary_behaviour(hazards.escalate[there], hazards.recover)
         state = _draw_categorical(self.rng, behaviour).astype(np.int8)
         weeks_in_state = np.zeros(len(there), dtype=np.int64)
@@ -590,13 +612,13 @@ class _Simulation:
                 state = following
                 advance(1)
         # a disappearance in progress at the start is already a referral
-        state[(state == P1) | (state == P2)] = CME
+        state[(state == DISAPPEARED_WEEK_1) | (state == DISAPPEARED_WEEK_2)] = CME
         self.state[there] = state
-        self.initial_behaviour = np.zeros((len(pop), 3))
+        self.initial_behaviour = np.zeros((len(population), 3))
         self.initial_behaviour[there] = _burnt_in_behaviour(behaviour, weekly[there], burn_in_weeks)
         # second pass: intercepts from the burnt-in states (PEX empties the crisis state)
         self.scales = compute_scales(
-            profile, pop, schools, first_year, self.weeks_per_year, states=self.state
+            profile, population, schools, first_year, self.weeks_per_year, states=self.state
         )
         self._initial_roll(there, state, weeks_in_state)
         return hazards
@@ -609,22 +631,22 @@ class _Simulation:
         Pupils in states 0-2 are on their allocated school's roll since they started
         its phase; pupils in AP are at their locality's PRU since they entered the state.
         """
-        pop, tl = self.population, self.timeline
-        first_year = tl.first_year
+        population, timeline = self.population, self.timeline
+        first_year = timeline.first_year
         days_back = np.ceil(weeks_in_state * 7 * 52 / self.weeks_per_year).astype("timedelta64[D]")
-        state_since = tl.week_monday[0] - days_back - np.timedelta64(1, "D")
-        at_school = state <= M2
-        self.school[there[at_school]] = pop.allocated_school(first_year)[there[at_school]]
+        state_since = timeline.week_monday[0] - days_back - np.timedelta64(1, "D")
+        at_school = state <= CRISIS
+        self.school[there[at_school]] = population.allocated_school(first_year)[there[at_school]]
         in_ap = state == AP
-        self.school[there[in_ap]] = self.pupil_referral_unit[pop.locality[there[in_ap]]]
-        year_group = pop.year_group(first_year)[there]
+        self.school[there[in_ap]] = self.pupil_referral_unit[population.locality[there[in_ap]]]
+        year_group = population.year_group(first_year)[there]
         phase_started = np.where(
-            (year_group >= 7) & (pop.special_school[there] < 0),
-            pop.cohort[there] + 7,
-            pop.cohort[there],
+            (year_group >= 7) & (population.special_school[there] < 0),
+            population.cohort[there] + 7,
+            population.cohort[there],
         )
         years = np.unique(phase_started)
-        first_days = np.array([tl.first_day(int(y)) for y in years], dtype="datetime64[D]")
+        first_days = np.array([timeline.first_day(int(y)) for y in years], dtype="datetime64[D]")
         admitted = first_days[np.searchsorted(years, phase_started)]
         admitted = np.where(in_ap, state_since, admitted)
         on_roll = self.school[there] >= 0
@@ -668,7 +690,7 @@ class _Simulation:
         """Year 7 on a primary roll move to their allocated secondary school."""
         first_day = np.full(len(self.population), self.timeline.week_start[week], dtype=np.int64)
         movers = np.flatnonzero(
-            (self.hazards.year_group == 7) & (self.state <= M2) & (self.state >= M0)
+            (self.hazards.year_group == 7) & (self.state <= CRISIS) & (self.state >= SETTLED)
         )
         school = self.school[movers]
         movers = movers[(school >= 0) & (self.schools.phase[np.maximum(school, 0)] == 0)]
@@ -682,14 +704,16 @@ class _Simulation:
 
     def arrivals(self, week: int, year: int) -> None:
         """A new Reception cohort (on the first day) and pupils moving into the LA."""
-        pop = self.population
-        arriving = np.flatnonzero((pop.arrive_week == week) & (week > 0) & self.hazards.active)
+        population = self.population
+        arriving = np.flatnonzero(
+            (population.arrive_week == week) & (week > 0) & self.hazards.active
+        )
         if not len(arriving):
             return
         behaviour = stationary_behaviour(self.hazards.escalate[arriving], self.hazards.recover)
         self.state[arriving] = _draw_categorical(self.rng, behaviour)
         day = self.random_days(week, len(arriving))
-        reception = pop.year_group(year)[arriving] == 0
+        reception = population.year_group(year)[arriving] == 0
         day[reception] = self.timeline.week_start[week]
         self.change_school(arriving, day, self.hazards.school[arriving], LEFT_OTHERWISE)
 
@@ -710,17 +734,19 @@ class _Simulation:
         pupils, day = moves.where(moves.moved & moves.was_at_school & (moves.next == AP))
         if not len(pupils):
             return
-        tl = self.timeline
-        reason_1, reason_2 = _draw_reasons(self.rng, PEX_REASON_P, len(pupils))
-        pending = tl.days[np.minimum(day + REVIEW_DAYS, len(tl.days) - 1)] > tl.end
+        timeline = self.timeline
+        reason_1, reason_2 = _draw_reasons(self.rng, PEX_REASON_SHARES, len(pupils))
+        pending = (
+            timeline.days[np.minimum(day + REVIEW_DAYS, len(timeline.days) - 1)] > timeline.end
+        )
         self.exclusions.add(
             pupil=pupils,
             school=self.school[pupils],
             day=day,
             category=np.full(len(pupils), PERMANENT),
             sessions=np.full(len(pupils), -1),
-            r1=reason_1,
-            r2=reason_2,
+            reason_1=reason_1,
+            reason_2=reason_2,
             status=np.where(pending, PENDING, UPHELD),
         )
         self.outcome_events.add(pupil=pupils, day=day, outcome=np.zeros(len(pupils), np.int64))
@@ -735,7 +761,7 @@ class _Simulation:
 
     def home_education(self, moves: _Moves) -> None:
         """0-2 or AP -> EHE: deregistered (after the cooling-off) for home education."""
-        from_roll_or_ap = (moves.previous <= M2) | (moves.previous == AP)
+        from_roll_or_ap = (moves.previous <= CRISIS) | (moves.previous == AP)
         pupils, day = moves.where(moves.moved & (moves.next == EHE) & from_roll_or_ap)
         if not len(pupils):
             return
@@ -754,14 +780,16 @@ class _Simulation:
         self.open_episode(HOME_EDUCATION_EPISODE, pupils, day, -1)
 
     def disappearances(self, moves: _Moves) -> None:
-        """-> P1: the pupil stops attending; nothing is recorded until the referral."""
-        pupils, day = moves.where(moves.moved & (moves.next == P1))
+        """-> DISAPPEARED_WEEK_1: the pupil stops attending; nothing is recorded until the referral."""
+        pupils, day = moves.where(moves.moved & (moves.next == DISAPPEARED_WEEK_1))
         if len(pupils):
             self.disappeared_on[pupils] = day
 
     def missing_education_referrals(self, moves: _Moves) -> None:
-        """P2 -> CME: referred as missing education, off roll; absent (O) until then."""
-        pupils, day = moves.where(moves.moved & (moves.previous == P2) & (moves.next == CME))
+        """DISAPPEARED_WEEK_2 -> CME: referred as missing education, off roll; absent (O) until then."""
+        pupils, day = moves.where(
+            moves.moved & (moves.previous == DISAPPEARED_WEEK_2) & (moves.next == CME)
+        )
         if not len(pupils):
             return
         self.outcome_events.add(pupil=pupils, day=day, outcome=np.ones(len(pupils), np.int64))
@@ -784,14 +812,14 @@ class _Simulation:
         pupils, day = moves.where(moves.moved & moves.is_at_school & ~moves.was_at_school)
         if not len(pupils):
             return
-        pop = self.population
+        population = self.population
         phase = _phase_of(self.hazards.year_group[pupils])
-        school = _pick_school(self.rng, self.schools, phase, pop.locality[pupils])
-        special = pop.special_school[pupils]
+        school = _pick_school(self.rng, self.schools, phase, population.locality[pupils])
+        special = population.special_school[pupils]
         school = np.where(special >= 0, special, school)
         self.close_episode(ALTERNATIVE_PROVISION_EPISODE, pupils, day, RETURNED_TO_SCHOOL)
         self.close_episode(HOME_EDUCATION_EPISODE, pupils, day, RETURNED_TO_SCHOOL)
-        located = self.rng.random(len(pupils)) < CME_LOCATED_P
+        located = self.rng.random(len(pupils)) < CME_LOCATED_SHARE
         self.close_episode(
             MISSING_EDUCATION_EPISODE,
             pupils,
@@ -814,7 +842,7 @@ class _Simulation:
         self.close_arrangements(pupils, day, BROKE_DOWN)
         on_roll = self.school[pupils] >= 0
         leavers = int(on_roll.sum())
-        known = self.rng.random(leavers) < DESTINATION_KNOWN_P
+        known = self.rng.random(leavers) < DESTINATION_KNOWN_SHARE
         urn = self.destination_urns[self.rng.integers(0, OUT_OF_LA_URNS, leavers)]
         destination = np.where(known, urn, NO_DESTINATION)
         self.leave_roll(pupils[on_roll], day[on_roll], LEFT_BY_MOVING_OUT, destination)
@@ -835,7 +863,11 @@ class _Simulation:
             self.week_event_norms = np.array(
                 [
                     max(1e-9, _mean_relative_rate(self.hazards, self.state, relative))
-                    for relative in (RT_RELATIVE, BEHAVIOUR_RELATIVE, MED_RELATIVE)
+                    for relative in (
+                        REDUCED_TIMETABLE_RELATIVE,
+                        BEHAVIOUR_RELATIVE,
+                        MEDICAL_RELATIVE,
+                    )
                 ]
             )
         self.event_norms[week] = self.week_event_norms
@@ -859,12 +891,12 @@ class _Simulation:
         secondary = self.hazards.year_group >= 7
         no_episode = self.episode_start < 0
         self.flags[:, week] = (
-            np.where(no_episode[REDUCED_TIMETABLE_EPISODE], CAN_RT, 0)
-            | np.where(no_episode[MEDICAL_EPISODE], CAN_MED, 0)
-            | np.where(no_episode[OFF_SITE_EPISODE] & secondary, CAN_OSD, 0)
+            np.where(no_episode[REDUCED_TIMETABLE_EPISODE], CAN_REDUCED_TIMETABLE, 0)
+            | np.where(no_episode[MEDICAL_EPISODE], CAN_MEDICAL_EDUCATION, 0)
+            | np.where(no_episode[OFF_SITE_EPISODE] & secondary, CAN_OFF_SITE_DIRECTION, 0)
             | np.where(
                 secondary & (self.managed_move_trial_end < self.timeline.week_start[week]),
-                CAN_MM,
+                CAN_MANAGED_MOVE,
                 0,
             )
         )
@@ -878,21 +910,21 @@ class _Simulation:
         day = self.random_days(week, count)
         length = SUSPENSION_DAYS[
             np.searchsorted(
-                np.cumsum(SUSPENSION_DAYS_P), self.rng.random(count), side="right"
+                np.cumsum(SUSPENSION_DAYS_SHARES), self.rng.random(count), side="right"
             ).clip(0, len(SUSPENSION_DAYS) - 1)
         ]
-        half_day = self.rng.random(count) < HALF_DAY_SUSPENSION_P
-        lunchtime = self.rng.random(count) < LUNCHTIME_SUSPENSION_P
+        half_day = self.rng.random(count) < HALF_DAY_SUSPENSION_SHARE
+        lunchtime = self.rng.random(count) < LUNCHTIME_SUSPENSION_SHARE
         sessions = np.where(lunchtime, 1, np.where(half_day, 1, 2 * length))
-        reason_1, reason_2 = _draw_reasons(self.rng, SUSPENSION_REASON_P, count)
+        reason_1, reason_2 = _draw_reasons(self.rng, SUSPENSION_REASON_SHARES, count)
         self.exclusions.add(
             pupil=pupils,
             school=self.school[pupils],
             day=day,
             category=np.where(lunchtime, LUNCHTIME, FIXED_PERIOD),
             sessions=sessions,
-            r1=reason_1,
-            r2=reason_2,
+            reason_1=reason_1,
+            reason_2=reason_2,
             status=np.zeros(count, dtype=np.int64),
         )
         # days are painted whole: a half-day or lunchtime suspension leaves the marks
@@ -906,7 +938,9 @@ class _Simulation:
 
     def reduced_timetables(self, week: int, pupils: np.ndarray, starting: np.ndarray) -> None:
         """A part-time timetable at the pupil's school (C2), 3 weeks or more."""
-        started, day = self._starting(REDUCED_TIMETABLE_EPISODE, RT_STARTED, week, pupils, starting)
+        started, day = self._starting(
+            REDUCED_TIMETABLE_EPISODE, REDUCED_TIMETABLE_STARTED, week, pupils, starting
+        )
         if len(started):
             length = 5 * (2 + self.rng.geometric(1 / 6, len(started)))
             school = self.school[started]
@@ -914,14 +948,18 @@ class _Simulation:
 
     def medical_education(self, week: int, pupils: np.ndarray, starting: np.ndarray) -> None:
         """Education arranged by the LA under s.19 for medical needs (K), 7 weeks or more."""
-        started, day = self._starting(MEDICAL_EPISODE, MED_STARTED, week, pupils, starting)
+        started, day = self._starting(
+            MEDICAL_EPISODE, MEDICAL_EDUCATION_STARTED, week, pupils, starting
+        )
         if len(started):
             length = 5 * (6 + self.rng.geometric(1 / 6, len(started)))
             self.open_episode(MEDICAL_EPISODE, started, day, self.school[started], day + length)
 
     def off_site_directions(self, week: int, pupils: np.ndarray, starting: np.ndarray) -> None:
         """Directed to the locality's PRU for 6 to 12 weeks (secondary, behaviour; D)."""
-        started, day = self._starting(OFF_SITE_EPISODE, OSD_STARTED, week, pupils, starting)
+        started, day = self._starting(
+            OFF_SITE_EPISODE, OFF_SITE_DIRECTION_STARTED, week, pupils, starting
+        )
         if len(started):
             length = 5 * self.rng.integers(6, 13, len(started))
             unit = self.pupil_referral_unit[self.population.locality[started]]
@@ -945,7 +983,7 @@ class _Simulation:
         Returns which of ``pupils`` started one (a managed move is not also a transfer).
         """
         starting = starting & (self.managed_move_trial_end[pupils] < self.timeline.week_start[week])
-        self.flags[pupils[starting], week] |= MM_STARTED
+        self.flags[pupils[starting], week] |= MANAGED_MOVE_STARTED
         started = pupils[starting]
         if not len(started):
             return starting
@@ -959,7 +997,7 @@ class _Simulation:
             self.population.locality[started],
             avoid=self.school[started],
         )
-        confirmed = self.rng.random(len(started)) < MANAGED_MOVE_CONFIRMED_P
+        confirmed = self.rng.random(len(started)) < MANAGED_MOVE_CONFIRMED_SHARE
         self.register.add(
             pupil=started,
             type=np.full(len(started), MANAGED_MOVE_EPISODE),
@@ -1007,19 +1045,19 @@ class _Simulation:
 
     def _result(self) -> Simulation:
         """The simulation, with the episodes still open at the end written open."""
-        tl = self.timeline
-        self.state_history[:, tl.n_data_weeks] = self.state
+        timeline = self.timeline
+        self.state_history[:, timeline.n_data_weeks] = self.state
         for kind in range(len(REGISTER)):
             pupils = np.flatnonzero(self.episode_start[kind] != -1)
             if len(pupils):
                 none = np.full(len(pupils), -1)
-                self._record_episode(kind, pupils, none, none, painted_until=tl.n_data_days)
+                self._record_episode(kind, pupils, none, none, painted_until=timeline.n_data_days)
         # disappeared and not yet referred by the end: absent (O) to the end
         pupils = np.flatnonzero((self.disappeared_on >= 0) & (self.school >= 0))
         self.intervals.add(
             pupil=pupils,
             start=self.disappeared_on[pupils],
-            stop=np.full(len(pupils), tl.n_data_days),
+            stop=np.full(len(pupils), timeline.n_data_days),
             regime=np.full(len(pupils), REGIME_O),
         )
         return Simulation(
@@ -1081,18 +1119,18 @@ def _burnt_in_behaviour(start: np.ndarray, weekly: np.ndarray, weeks: int) -> np
     """The behaviour-state distribution (n, 3) of pupils in states 0-2 after the burn-in:
     ``start`` over states 0-2 pushed through ``weeks`` steps of ``weekly`` (n, 9, 9), then
     conditioned on being in 0-2 (the pupils on a roll at the start)."""
-    dist = np.zeros((len(start), weekly.shape[1]))
-    dist[:, : start.shape[1]] = start
+    distribution = np.zeros((len(start), weekly.shape[1]))
+    distribution[:, : start.shape[1]] = start
     for _ in range(weeks):
-        dist = np.einsum("ni,nij->nj", dist, weekly)
-    behaviour = dist[:, M0 : M2 + 1]
+        distribution = np.einsum("ni,nij->nj", distribution, weekly)
+    behaviour = distribution[:, SETTLED : CRISIS + 1]
     return behaviour / np.maximum(behaviour.sum(axis=1, keepdims=True), 1e-300)
 
 
 def _mean_relative_rate(hazards: Hazards, states: np.ndarray, relative: np.ndarray) -> float:
     """Mean of ``relative`` (by behaviour state) over pupils on a roll, so that the open
     count of an arrangement matches its target whatever the mix of states."""
-    on_roll = (states >= 0) & (states <= M2) & hazards.active
+    on_roll = (states >= 0) & (states <= CRISIS) & hazards.active
     if not on_roll.any():
         return 1.0
     return float(relative[states[on_roll]].mean())

@@ -20,18 +20,17 @@ _UK_TIME = "%d/%m/%Y %H:%M"
 
 
 def _to_csv_table(table: pa.Table) -> pa.Table:
-    cols = []
-    for name, col in zip(table.column_names, table.columns, strict=True):
-        t = col.type
-        if pa.types.is_date(t):
-            col = pc.strftime(col.cast(pa.timestamp("s")), format=_UK_DATE)
-        elif pa.types.is_timestamp(t):
-            col = pc.strftime(col, format=_UK_TIME)
-        elif pa.types.is_dictionary(t):
-            col = col.cast(t.value_type)
-        cols.append(col)
-        del name
-    return pa.table(dict(zip(table.column_names, cols, strict=True)))
+    columns = []
+    for column in table.columns:
+        column_type = column.type
+        if pa.types.is_date(column_type):
+            column = pc.strftime(column.cast(pa.timestamp("s")), format=_UK_DATE)
+        elif pa.types.is_timestamp(column_type):
+            column = pc.strftime(column, format=_UK_TIME)
+        elif pa.types.is_dictionary(column_type):
+            column = column.cast(column_type.value_type)
+        columns.append(column)
+    return pa.table(dict(zip(table.column_names, columns, strict=True)))
 
 
 class TableWriter:
@@ -81,28 +80,28 @@ def write_table(directory: Path, name: str, table: pa.Table, fmt: Format) -> int
 
 def dates(values: np.ndarray) -> pa.Array:
     """``datetime64[D]`` with NaT as null -> date32."""
-    v = np.asarray(values, dtype="datetime64[D]")
-    mask = np.isnat(v)
-    return pa.array(v.astype("datetime64[D]"), type=pa.date32(), mask=mask)
+    days = np.asarray(values, dtype="datetime64[D]")
+    mask = np.isnat(days)
+    return pa.array(days.astype("datetime64[D]"), type=pa.date32(), mask=mask)
 
 
 def ints(
     values: np.ndarray, null_below: int | None = None, type_: pa.DataType | None = None
 ) -> pa.Array:
     type_ = type_ or pa.int32()
-    v = np.asarray(values)
-    mask = v < null_below if null_below is not None else None
-    return pa.array(v.astype(np.int64), type=type_, mask=mask)
+    array = np.asarray(values)
+    mask = array < null_below if null_below is not None else None
+    return pa.array(array.astype(np.int64), type=type_, mask=mask)
 
 
 def labels(
     codes: tuple[str, ...] | list[str], index: np.ndarray, *, dictionary: bool = False
 ) -> pa.Array:
     """Codes by index; negative index is null."""
-    idx = np.asarray(index, dtype=np.int64)
-    mask = idx < 0
-    arr = pa.DictionaryArray.from_arrays(
-        pa.array(np.where(mask, 0, idx).astype(np.int32), mask=mask),
+    indices = np.asarray(index, dtype=np.int64)
+    mask = indices < 0
+    dictionary_array = pa.DictionaryArray.from_arrays(
+        pa.array(np.where(mask, 0, indices).astype(np.int32), mask=mask),
         pa.array(list(codes), pa.string()),
     )
-    return arr if dictionary else arr.cast(pa.string())
+    return dictionary_array if dictionary else dictionary_array.cast(pa.string())

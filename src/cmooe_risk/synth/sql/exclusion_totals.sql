@@ -1,4 +1,4 @@
 -- exclusion_totals: pupil-years, suspensions, permanent exclusions, and the sum of
 -- squared suspensions per pupil-year (for the suspension rate's standard error).
-SELECT count(*), sum(susp), sum(pex), sum(susp * susp)
+SELECT count(*), sum(suspension_count), sum(pex), sum(suspension_count * suspension_count)
 FROM pupil_year_exclusions

@@ -25,4 +25,4 @@ sessions AS (
 SELECT b.*, a.possible, a.absent, a.unauth, a.absent / a.possible AS rate
 FROM pupil_year_exclusions AS b
 INNER JOIN sessions AS a USING (ay, pupil_id)
-WHERE b.yg BETWEEN 1 AND 11 AND a.possible >= 20
+WHERE b.year_group BETWEEN 1 AND 11 AND a.possible >= 20

@@ -24,7 +24,7 @@ permanent AS (
     GROUP BY ALL
 )
 
-SELECT b.*, coalesce(s.n, 0) AS susp, coalesce(x.n, 0) AS pex
+SELECT b.*, coalesce(s.n, 0) AS suspension_count, coalesce(x.n, 0) AS pex
 FROM pupil_years AS b
 LEFT JOIN suspensions AS s USING (ay, pupil_id)
 LEFT JOIN permanent AS x USING (ay, pupil_id)

@@ -14,7 +14,7 @@ SELECT
     y.ay - (
         CAST(substr(p.year_month_of_birth, 1, 4) AS INT)
         + CASE WHEN CAST(substr(p.year_month_of_birth, 6, 2) AS INT) >= 9 THEN 5 ELSE 4 END
-    ) AS yg,
+    ) AS year_group,
     EXISTS (
         SELECT 1 FROM fsm_episodes AS f
         WHERE f.pupil_id = p.pupil_id
