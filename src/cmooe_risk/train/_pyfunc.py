@@ -18,8 +18,8 @@ __all__ = ["log_pyfunc_model"]
 RISK_MODEL_CODE = Path(risk_model.__file__)
 
 
-def log_pyfunc_model(run_id: str, scorer: Scorer, *, kind: str, version: dict) -> str:
-    """Log the scorer to its run as the pyfunc model ``model``; return its model URI.
+def log_pyfunc_model(run_id: str, scorer: Scorer, *, kind: str, version: dict) -> tuple[str, str]:
+    """Log the scorer to its run as the pyfunc model ``model``; return its URI and id.
 
     Parameters
     ----------
@@ -34,8 +34,8 @@ def log_pyfunc_model(run_id: str, scorer: Scorer, *, kind: str, version: dict) -
 
     Returns
     -------
-    str
-        The logged model's URI, which the registry registers.
+    tuple of str
+        The logged model's URI, which the registry registers, and its MLflow model id.
     """
     import mlflow
 
@@ -55,7 +55,7 @@ def log_pyfunc_model(run_id: str, scorer: Scorer, *, kind: str, version: dict) -
                 pip_requirements=_requirements(kind),
                 metadata={"features": scorer.features, "outcome": version["outcome"]},
             )
-    return info.model_uri
+    return info.model_uri, info.model_id
 
 
 def _input_example(scorer: Scorer, integer_features: set[str]) -> pd.DataFrame:
