@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cmooe_risk._validation import describe_validation_error
+from cmooe_risk._validation import describe_validation_error, whole_number
 from cmooe_risk.contracts import CODE_LISTS
 from cmooe_risk.errors import ConfigError
 from cmooe_risk.outcomes._eligibility import EligibilityRule
@@ -165,13 +165,13 @@ class OutcomeSpec(BaseModel):
         return self._replace(leavers=leavers)
 
     def _replace(self, **changes: Any) -> OutcomeSpec:
-        if "horizon_weeks" in changes and (
-            isinstance(changes["horizon_weeks"], bool)
-            or not isinstance(changes["horizon_weeks"], int)
-        ):
-            raise ConfigError(
-                f"Invalid outcome {self.name}: horizon_weeks must be a whole number of weeks, "
-                f"got {changes['horizon_weeks']!r}."
+        if "horizon_weeks" in changes:
+            changes["horizon_weeks"] = whole_number(
+                changes["horizon_weeks"],
+                "horizon_weeks",
+                1,
+                error=ConfigError,
+                note=f" (outcome {self.name}, in weeks)",
             )
         return _validate({**self.model_dump(), **changes}, f"outcome {self.name}")
 
