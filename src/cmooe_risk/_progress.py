@@ -1,9 +1,11 @@
 """Progress reporting that library code can use without depending on a UI.
 
 Library functions wrap slow work in ``with step("Loading marks", total=n) as advance:``.
-When the CLI has opened a Rich progress display (:func:`progress_display`), each
-step becomes a bar; otherwise steps are only logged at debug level, so the
-Python API stays quiet and tests stay fast.
+When the CLI has opened a progress display (:func:`progress_display`), each step becomes
+a Rich bar on a terminal, or one plain line when it finishes where output is not a
+terminal (a CI log, a scheduled job's log file, a pipe), so a long run still says where
+it is. Without a display, steps are only logged at debug level, so the Python API stays
+quiet and tests stay fast.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from rich.progress import (
 __all__ = ["progress_display", "step", "timed"]
 
 logger = logging.getLogger("cmooe_risk")
-_active: ContextVar[Progress | None] = ContextVar("cmooe_progress", default=None)
+_active: ContextVar[Progress | _PlainLines | None] = ContextVar("cmooe_progress", default=None)
 
 
 @contextmanager
@@ -35,6 +37,13 @@ def progress_display(console: Console, *, enabled: bool = True) -> Iterator[None
     """Show every :func:`step` inside this block as a Rich progress bar."""
     if not enabled:
         yield
+        return
+    if not console.is_terminal:
+        token = _active.set(_PlainLines(console))
+        try:
+            yield
+        finally:
+            _active.reset(token)
         return
     progress = Progress(
         SpinnerColumn(),
@@ -51,6 +60,29 @@ def progress_display(console: Console, *, enabled: bool = True) -> Iterator[None
             yield
     finally:
         _active.reset(token)
+
+
+class _PlainLines:
+    """Progress for output that is not a terminal: a line per finished step, no redraws."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._tasks: dict[int, tuple[str, float | None, float, float]] = {}
+
+    def add_task(self, description: str, total: float | None = None) -> int:
+        task = len(self._tasks)
+        self._tasks[task] = (description, total, 0.0, time.perf_counter())
+        return task
+
+    def advance(self, task: int, advance: float = 1) -> None:
+        description, total, completed, started = self._tasks[task]
+        self._tasks[task] = (description, total, completed + advance, started)
+
+    def update(self, task: int, *, total: float | None = None, completed: float) -> None:
+        description, counted, _, started = self._tasks.pop(task)
+        units = f" ({completed:,.0f})" if counted is not None else ""
+        seconds = time.perf_counter() - started
+        self._console.print(f"{description}{units}: done in {seconds:.1f} s", highlight=False)
 
 
 @contextmanager
