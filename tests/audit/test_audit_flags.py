@@ -158,12 +158,14 @@ def test_mitigation_on_a_live_list_reports_shares_only() -> None:
 def test_flag_sentences_name_groups_as_people_do() -> None:
     from cmooe_risk.audit._text import describe_group
 
+    # the groups as derive_groups labels them ("Female"), and the census codes
+    assert describe_group("sex", "Female") == "girls"
     assert describe_group("sex", "F") == "girls"
     assert describe_group("fsm", "1") == "pupils eligible for free school meals"
     assert describe_group("sen", "K") == "pupils on SEN support"
     assert describe_group("ethnicity_minor", "Black - African") == (
         "pupils recorded as Black - African"
     )
-    assert describe_group("sex × fsm", "M × 0") == (
+    assert describe_group("sex × fsm", "Male × 0") == (
         "pupils who are in both groups (boys; pupils not eligible for free school meals)"
     )

@@ -417,7 +417,8 @@ def render_html(
     outcome = meta.get("outcome", "the outcome")
     kind = "Live list (no outcomes yet)" if result.kind == "live" else "Past lists with outcomes"
     heading = title or f"Fairness audit of the risk list: {outcome}"
-    as_of = meta.get("as_of") or []
+    # Dates only, whether the metadata holds dates or midnight timestamps.
+    as_of = [str(day)[:10] for day in meta.get("as_of") or []]
     dates = f"{as_of[0]} to {as_of[-1]}" if len(as_of) > 1 else (as_of[0] if as_of else "–")
     localities = meta.get("localities", {})
     capacity = ", ".join(f"{name} {k}" for name, k in localities.items())

@@ -27,7 +27,8 @@ METRIC_TITLES = {metric.name: metric.title for metric in AUDIT_METRICS}
 #: Groups as a sentence names them ("girls", "pupils on SEN support"), where the
 #: attribute's title and value alone read awkwardly ("Sex: F").
 _GROUP_PHRASES = {
-    "sex": {"F": "girls", "M": "boys"},
+    # the census codes, and the words the weekly job's live audit carries
+    "sex": {"F": "girls", "M": "boys", "Female": "girls", "Male": "boys"},
     "fsm": {
         "1": "pupils eligible for free school meals",
         "0": "pupils not eligible for free school meals",
