@@ -43,3 +43,27 @@ def test_on_a_terminal_steps_are_bars() -> None:
 def test_without_a_display_the_python_api_prints_nothing(capsys) -> None:
     _run_steps()
     assert capsys.readouterr() == ("", "")
+
+
+def test_a_failed_step_says_it_stopped_and_the_error_goes_on() -> None:
+    import pytest
+
+    out = io.StringIO()
+    display = progress_display(Console(file=out, force_terminal=False))
+    with display, pytest.raises(RuntimeError, match="disk full"), step("Writing scores", total=9):
+        raise RuntimeError("disk full")
+    assert out.getvalue().startswith("Writing scores: stopped after ")
+    assert "done" not in out.getvalue()
+
+
+def test_steps_that_end_out_of_order_each_get_their_line() -> None:
+    out = io.StringIO()
+    with progress_display(Console(file=out, force_terminal=False)):
+        first, second = step("A"), step("B")
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        with step("C"):
+            pass
+        second.__exit__(None, None, None)
+    assert [line.split(":")[0] for line in out.getvalue().splitlines()] == ["A", "C", "B"]

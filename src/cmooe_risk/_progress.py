@@ -10,6 +10,7 @@ quiet and tests stay fast.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -68,9 +69,10 @@ class _PlainLines:
     def __init__(self, console: Console) -> None:
         self._console = console
         self._tasks: dict[int, tuple[str, float | None, float, float]] = {}
+        self._next_task = itertools.count()
 
     def add_task(self, description: str, total: float | None = None) -> int:
-        task = len(self._tasks)
+        task = next(self._next_task)  # unique even when steps end out of order
         self._tasks[task] = (description, total, 0.0, time.perf_counter())
         return task
 
@@ -79,10 +81,19 @@ class _PlainLines:
         self._tasks[task] = (description, total, completed + advance, started)
 
     def update(self, task: int, *, total: float | None = None, completed: float) -> None:
-        description, counted, _, started = self._tasks.pop(task)
-        units = f" ({completed:,.0f})" if counted is not None else ""
+        self.finish(task, failed=False)
+
+    def finish(self, task: int, *, failed: bool) -> None:
+        """One line for the step: done (with the units counted) or stopped."""
+        description, counted, advanced, started = self._tasks.pop(task)
         seconds = time.perf_counter() - started
-        self._console.print(f"{description}{units}: done in {seconds:.1f} s", highlight=False)
+        if failed:
+            line = f"{description}: stopped after {seconds:.1f} s"
+        else:
+            # the units counted; the declared total for a step that did not count them
+            units = f" ({advanced or counted:,.0f})" if counted is not None else ""
+            line = f"{description}{units}: done in {seconds:.1f} s"
+        self._console.print(line, highlight=False)
 
 
 @contextmanager
@@ -97,11 +108,16 @@ def step(description: str, total: int | None = None) -> Iterator[Callable[[int],
     task = progress.add_task(description, total=total)
     try:
         yield lambda n=1: progress.advance(task, n)
-    finally:
+    except BaseException:
+        if isinstance(progress, _PlainLines):  # a bar simply stops where it was
+            progress.finish(task, failed=True)
+        raise
+    else:
         if total is None:
             progress.update(task, total=1, completed=1)
         else:
             progress.update(task, completed=total)
+    finally:
         logger.debug("%s: %.2fs", description, time.perf_counter() - started)
 
 

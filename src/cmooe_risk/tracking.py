@@ -111,8 +111,8 @@ def _embedded(workspace: Workspace) -> bool:
 def has_runs_store(workspace: Workspace) -> bool:
     """False when the workspace's embedded store was never created: nothing trained yet.
 
-    Commands that only read (``models compare``, ``score`` without a champion, a pack's
-    model card) check this first, so that they neither create an empty ``mlflow.db``
+    Commands that only read (``models compare``, ``models promote``, ``score`` without a
+    champion) check this first, so that they neither create an empty ``mlflow.db``
     nor spend seconds migrating one just to find it empty. A server is assumed to exist.
     """
     if not _embedded(workspace):

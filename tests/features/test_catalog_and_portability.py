@@ -97,6 +97,13 @@ def test_sql_functions_nest_and_keep_their_precedence() -> None:
         "duckdb",
     )
     assert duckdb.sql(sql).fetchall() == [(2 * 2024, 5 * session_week(day) + 3)]
+    # a call inside another's argument is expanded too
+    inner = to_engine(
+        f"SELECT academic_year(DATE '{day}' + INTERVAL (week_day(DATE '{day}')) DAY) AS y",
+        "duckdb",
+    )
+    assert "week_day" not in inner.lower()
+    assert duckdb.sql(inner).fetchall() == [(2024,)]
 
 
 def test_a_sql_function_with_the_wrong_arguments_is_refused() -> None:

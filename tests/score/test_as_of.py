@@ -31,3 +31,16 @@ def test_a_part_week_of_marks_waits_for_next_weeks_run(
         )
     assert default_as_of(workspace) == as_of
     assert default_as_of(workspace).weekday() == 0
+
+
+def test_scoring_an_untrained_workspace_says_how_to_train_and_creates_no_store(
+    workspace, mini_la
+) -> None:
+    from cmooe_risk.errors import StateError
+    from cmooe_risk.ingest import ingest
+    from cmooe_risk.score import score_week
+
+    ingest(workspace, mini_la, extract_date=date(2026, 1, 31))
+    with pytest.raises(StateError, match="No champion model is registered yet"):
+        score_week(workspace, date(2026, 1, 12))
+    assert not (workspace.root / "mlflow.db").exists()

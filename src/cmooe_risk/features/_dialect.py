@@ -132,7 +132,8 @@ def _expand(node):  # sqlglot expression -> sqlglot expression
         return node
     if len(node.expressions) != 1:
         raise ValueError(f"{node.sql()}: {node.name.lower()}() takes one date")
-    (argument,) = node.expressions
+    # A call inside the argument first: transform() does not revisit a replaced node.
+    argument = node.expressions[0].transform(_expand)
     body = _definitions()[node.name.lower()].copy()
     body = body.transform(
         lambda n: argument.copy() if isinstance(n, exp.Column) and n.name == "d" else n

@@ -57,11 +57,11 @@ def load_champions(workspace: Workspace, outcomes: tuple[str, ...] = OUTCOMES) -
         version_by_alias,
     )
 
-    if not has_runs_store(workspace):
-        return {}  # nothing trained yet; opening the store would create it
-    client = client_for(workspace)
     champions = {}
-    for outcome in outcomes:
+    # Nothing trained yet: opening the store would create one, only to find it empty.
+    trained = has_runs_store(workspace)
+    client = client_for(workspace) if trained else None
+    for outcome in outcomes if trained else ():
         version = version_by_alias(client, outcome, CHAMPION)
         if version is None:
             continue
