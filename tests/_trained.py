@@ -101,14 +101,22 @@ def _train_la(root: Path, profile, outcomes: tuple[str, ...], models=None) -> Tr
     return Trained(workspace, root / "synth", experiments, results)
 
 
+#: How long a worker waits for another to finish building before giving up (a worker
+#: killed while building leaves its lock behind: fail clearly rather than hang CI).
+_LOCK_PATIENCE_SECONDS = 1800
+
+
 @contextlib.contextmanager
 def _exclusive(lock: Path) -> Iterator[None]:
     """Hold ``lock`` (a file created exclusively) for the block; other workers wait."""
+    deadline = time.monotonic() + _LOCK_PATIENCE_SECONDS
     while True:
         try:
             handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             break
         except FileExistsError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{lock} still held after {_LOCK_PATIENCE_SECONDS} s: a worker died")
             time.sleep(0.5)
     try:
         yield
