@@ -67,3 +67,11 @@ def test_steps_that_end_out_of_order_each_get_their_line() -> None:
             pass
         second.__exit__(None, None, None)
     assert [line.split(":")[0] for line in out.getvalue().splitlines()] == ["A", "C", "B"]
+
+
+def test_a_long_step_stays_on_one_line_in_a_log() -> None:
+    out = io.StringIO()
+    display = progress_display(Console(file=out, force_terminal=False, width=40))
+    with display, step("permanent_exclusion: list policies (school concentration, cap)"):
+        pass
+    assert len(out.getvalue().splitlines()) == 1

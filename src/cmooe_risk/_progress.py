@@ -93,7 +93,7 @@ class _PlainLines:
             # the units counted; the declared total for a step that did not count them
             units = f" ({advanced or counted:,.0f})" if counted is not None else ""
             line = f"{description}{units}: done in {seconds:.1f} s"
-        self._console.print(line, highlight=False)
+        self._console.print(line, highlight=False, soft_wrap=True)  # one line in a log
 
 
 @contextmanager
