@@ -38,6 +38,10 @@ def spark() -> Iterator[object]:
         .config("spark.default.parallelism", "2")
         .config("spark.driver.memory", "2g")
         .config("spark.sql.session.timeZone", "UTC")
+        # The tests run a few short jobs on tiny data: the JVM's quick (C1) compiler alone
+        # starts them sooner than waiting for the optimising one (the first feature build
+        # of the parity test: 28 s instead of 35 s)
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
