@@ -291,9 +291,9 @@ def test_exports_hold_only_their_locality(week_one, tmp_path: Path):
     assert count(store, "SELECT count(*) FROM audit_log WHERE action = 'export'") >= 2
 
 
-def test_queue_commands(champions_copy):
-    workspace = champions_copy.workspace
-    assert cli(workspace, "score", "--as-of", WEEK_1.isoformat()).returncode == 0
+def test_queue_commands(week_one):
+    # `score` on the command line is run (and killed) in test_a_killed_run_...
+    workspace, _ = week_one
     listed = cli(workspace, "queue", "list", "--outcome", "missing_education", "--by", "t")
     assert listed.returncode == 0, listed.stderr
     assert "missing education" in listed.stdout
