@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import TEST_KEY, read_rows, write_rows
+from tests._cli import run_cli
+from tests.conftest import read_rows, write_rows
 from typer.testing import CliRunner
 
 from cmooe_risk.cli import app
 
-
-def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "CMOOE_PSEUDONYM_KEY": TEST_KEY, "COLUMNS": "200", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "cmooe_risk", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+run = run_cli
 
 
 def _command_paths() -> list[list[str]]:
@@ -120,14 +107,19 @@ def test_missing_column_exits_4_with_one_paragraph_and_no_traceback(
             5,
             "No runs for missing_education",
         ),
+        # a command that reads creates nothing, neither a workspace nor a queue database
+        (["-w", "nowhere", "queue", "list"], "absent", 5, "No workspace at"),
+        (["-w", "nowhere", "score"], "absent", 5, "No workspace at"),
+        (["-w", "ws", "queue", "list"], None, 5, "Nothing has been published"),
+        (["-w", "ws", "queue", "export", "--locality", "North"], None, 5, "Nothing has been"),
     ],
 )
 def test_user_errors_have_documented_exit_codes(
     tmp_path: Path, args: list[str], setup: str | None, code: int, needle: str
 ) -> None:
     env = {}
+    (tmp_path / "ws").mkdir()  # an empty workspace, unless the case is about a missing one
     if setup == "config":
-        (tmp_path / "ws").mkdir()
         (tmp_path / "ws" / "cmooe-risk.yaml").write_text("colour: blue\n")
     if setup == "nokey":
         env["CMOOE_PSEUDONYM_KEY"] = ""
@@ -137,6 +129,8 @@ def test_user_errors_have_documented_exit_codes(
     assert "Traceback" not in result.stderr
     if args[2] in ("models", "train"):  # an untrained, unloaded workspace gets no MLflow store
         assert not (tmp_path / "ws" / "mlflow.db").exists()
+    assert not (tmp_path / "nowhere").exists()
+    assert not (tmp_path / "ws" / "queue.sqlite").exists()
 
 
 def test_keygen_refuses_to_overwrite(tmp_path: Path) -> None:

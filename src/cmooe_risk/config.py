@@ -7,6 +7,7 @@ Every configuration key has a default, so the file is optional.
 
 from __future__ import annotations
 
+import codecs
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +29,17 @@ from cmooe_risk.metric_registry import metrics_where
 
 __all__ = [
     "CONFIG_FILENAME",
+    "WORKSPACE_ENV",
     "DuckDBConfig",
+    "ExtractMapping",
     "FairnessConfig",
+    "IngestConfig",
     "PseudonymisationConfig",
     "QueueConfig",
     "Workspace",
     "WorkspaceConfig",
     "resolve_workspace",
+    "workspace_root",
 ]
 
 CONFIG_FILENAME = "cmooe-risk.yaml"
@@ -109,6 +114,55 @@ class DuckDBConfig(_Strict):
         description="Memory DuckDB may use before spilling to the workspace's temp directory.",
     )
     threads: int | None = Field(None, ge=1, description="Worker threads; default: all cores.")
+
+
+#: What Excel, MIS and case systems write: "CSV UTF-8", Windows "ANSI" and "Unicode text".
+ENCODING_EXAMPLES = ("utf-8", "cp1252", "latin-1", "utf-16")
+
+
+class ExtractMapping(_Strict):
+    """How one extract file is written, when it is not as the data contract describes.
+
+    Only ``encoding`` and ``delimiter`` are read so far; renaming columns and mapping
+    local codes are not (an unknown key is refused, naming it).
+    """
+
+    encoding: str = Field(
+        "utf-8",
+        description="The file's text encoding: utf-8 (with or without a byte-order mark, the "
+        "default), cp1252 (Windows 'ANSI', e.g. Excel's plain 'CSV'), latin-1, or utf-16 "
+        "(Excel's 'Unicode text'); any encoding Python knows.",
+    )
+
+    delimiter: str = Field(
+        ",",
+        min_length=1,
+        max_length=1,
+        description="The character between values: `,` (the default), `;` (Excel where the "
+        'decimal separator is a comma) or a tab, written `"\\t"`.',
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding {value!r}; e.g. {', '.join(ENCODING_EXAMPLES)}"
+            ) from None
+
+
+class IngestConfig(_Strict):
+    """Guardrails on what an ingest may load."""
+
+    max_quarantine_share: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="The largest share of any file's rows that may be quarantined; above it "
+        "the ingest loads nothing (exit 4) unless --accept-quarantine is given.",
+    )
 
 
 class QueueConfig(_Strict):
@@ -280,6 +334,12 @@ class WorkspaceConfig(_Strict):
     pseudonymisation: PseudonymisationConfig = Field(default_factory=PseudonymisationConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     queue: QueueConfig = Field(default_factory=QueueConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    mapping: dict[str, ExtractMapping] = Field(
+        default_factory=dict,
+        description="Per extract (its contract name, e.g. `schools`), how its file is written: "
+        "`mapping: {schools: {encoding: cp1252}}`.",
+    )
 
 
 def load_config(path: Path) -> WorkspaceConfig:
@@ -347,7 +407,12 @@ class Workspace:
         return self.path(self.config.pseudonymisation.key_file)
 
 
-def resolve_workspace(option: str | Path | None) -> Workspace:
-    """Pick the workspace: the ``--workspace`` option, then ``CMOOE_WORKSPACE``, then the cwd."""
+def workspace_root(option: str | Path | None) -> Path:
+    """The workspace directory: ``--workspace``, then ``CMOOE_WORKSPACE``, then the cwd."""
     chosen = option or os.environ.get(WORKSPACE_ENV) or Path.cwd()
-    return Workspace.open(chosen)
+    return Path(chosen).expanduser().resolve()
+
+
+def resolve_workspace(option: str | Path | None) -> Workspace:
+    """Open (creating if need be) the workspace :func:`workspace_root` picks."""
+    return Workspace.open(workspace_root(option))

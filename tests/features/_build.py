@@ -18,7 +18,7 @@ EXTRACT_DATE = date(2026, 1, 31)
 def features_for(
     workspace: Workspace, extracts: Path, as_of: list[date], *, table: str = "feature_matrix"
 ) -> pd.DataFrame:
-    ingest(workspace, extracts, extract_date=EXTRACT_DATE, force=True)
+    ingest(workspace, extracts, extract_date=EXTRACT_DATE, force=True, accept_quarantine=True)
     with connect_workspace(workspace, read_only=True) as con:
         build_features(con, as_of)
         frame = con.sql(f"SELECT * FROM {table}").df()
@@ -26,7 +26,7 @@ def features_for(
 
 
 def both_frames(workspace: Workspace, extracts: Path, as_of: list[date]) -> pd.DataFrame:
-    ingest(workspace, extracts, extract_date=EXTRACT_DATE, force=True)
+    ingest(workspace, extracts, extract_date=EXTRACT_DATE, force=True, accept_quarantine=True)
     with connect_workspace(workspace, read_only=True) as con:
         build_features(con, as_of)
         frame = con.sql(

@@ -161,7 +161,9 @@ def test_edited_mini_la_matches_the_sql_before_precomputation(data) -> None:
         for edit in edits:
             apply_edit(extracts, t, edit)
         workspace = Workspace.open(Path(scratch) / "ws")
-        ingest(workspace, extracts, extract_date=date(2026, 1, 31), force=True)
+        ingest(
+            workspace, extracts, extract_date=date(2026, 1, 31), force=True, accept_quarantine=True
+        )
         _assert_same(_new_and_legacy(workspace, [t, t + timedelta(weeks=3), date(2026, 9, 7)]))
 
 

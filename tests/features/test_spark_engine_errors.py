@@ -8,17 +8,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import TEST_KEY
+from tests._cli import run_cli
 
 from cmooe_risk.errors import ConfigError
 from cmooe_risk.features import _spark
 
-FEATURES = [sys.executable, "-m", "cmooe_risk", "-w", "ws", "features"]
+FEATURES = ["-w", "ws", "features"]
 FEATURES += ["--as-of", "2026-11-16", "--out", "f.parquet"]
 
 
@@ -51,32 +50,15 @@ def test_cli_without_java_exits_with_a_configuration_error(tmp_path: Path) -> No
         key: value for key, value in os.environ.items() if key not in ("JAVA_HOME", "PATH")
     }
     # only the interpreter's directory on PATH: no java
-    environment.update(
-        PATH=str(Path(sys.executable).parent), CMOOE_PSEUDONYM_KEY=TEST_KEY, COLUMNS="200"
-    )
-    result = subprocess.run(
-        [*FEATURES, "--engine", "spark"],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    environment["PATH"] = str(Path(sys.executable).parent)
+    (tmp_path / "ws").mkdir()  # an empty workspace: Java is checked before its warehouse
+    result = run_cli([*FEATURES, "--engine", "spark"], tmp_path, environment=environment)
     assert result.returncode == 3, result.stderr
     assert "No Java runtime found" in result.stderr
     assert "cmooe-risk[spark]" in result.stderr
 
 
 def test_cli_refuses_an_unknown_engine(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*FEATURES, "--engine", "polars"],
-        cwd=tmp_path,
-        env={**os.environ, "CMOOE_PSEUDONYM_KEY": TEST_KEY, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli([*FEATURES, "--engine", "polars"], tmp_path)
     assert result.returncode == 3
     assert "use duckdb or spark" in result.stderr

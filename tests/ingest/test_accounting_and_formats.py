@@ -42,7 +42,7 @@ def test_counts_add_up_for_every_file_and_every_quarantined_row_is_kept(
     workspace: Workspace, mini_la: Path
 ) -> None:
     _spoil(mini_la)
-    report = ingest(workspace, mini_la, extract_date=EXTRACT_DATE)
+    report = ingest(workspace, mini_la, extract_date=EXTRACT_DATE, accept_quarantine=True)
 
     files = {f.source: f for f in report.files}
     for item in report.files:
@@ -80,15 +80,15 @@ def test_counts_add_up_for_every_file_and_every_quarantined_row_is_kept(
 
 def test_reingesting_the_same_files_changes_nothing(workspace: Workspace, mini_la: Path) -> None:
     _spoil(mini_la)
-    first = ingest(workspace, mini_la, extract_date=EXTRACT_DATE)
+    first = ingest(workspace, mini_la, extract_date=EXTRACT_DATE, accept_quarantine=True)
     before = warehouse_snapshot(workspace.warehouse_path)
-    second = ingest(workspace, mini_la, extract_date=EXTRACT_DATE)
+    second = ingest(workspace, mini_la, extract_date=EXTRACT_DATE, accept_quarantine=True)
     assert warehouse_snapshot(workspace.warehouse_path) == before
     assert second.run_id == first.run_id
     assert "already loaded" in second.warnings[0]
 
     # A forced reload publishes identical data; only the run log grows.
-    ingest(workspace, mini_la, extract_date=EXTRACT_DATE, force=True)
+    ingest(workspace, mini_la, extract_date=EXTRACT_DATE, force=True, accept_quarantine=True)
     skip = ("ingest_runs", "ingest_files")
     after_force = warehouse_snapshot(workspace.warehouse_path, skip=skip)
     assert after_force == {k: v for k, v in before.items() if k not in skip}
@@ -108,7 +108,7 @@ def test_no_raw_upn_reaches_the_warehouse_or_the_outputs(
     workspace: Workspace, mini_la: Path
 ) -> None:
     _spoil(mini_la)
-    report = ingest(workspace, mini_la, extract_date=EXTRACT_DATE)
+    report = ingest(workspace, mini_la, extract_date=EXTRACT_DATE, accept_quarantine=True)
     upns = _fixture_upns(mini_la)
     snapshot = warehouse_snapshot(workspace.warehouse_path)
     text = repr(snapshot)

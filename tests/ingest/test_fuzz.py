@@ -113,7 +113,9 @@ def test_fuzzed_extracts_never_crash_and_always_account_for_every_row(
 
         _apply(extracts, edits)
         try:
-            report = ingest(workspace, extracts, extract_date=date(2026, 1, 31))
+            report = ingest(
+                workspace, extracts, extract_date=date(2026, 1, 31), accept_quarantine=True
+            )
         except CmooeError as error:
             report, message = None, error.message
         if report is None:

@@ -93,7 +93,9 @@ class _BatchIngests:
             shutil.copytree(fixture_dir(), extracts)
             rows = [(c, r, _break(extracts, c, r)) for c, r in BATCHES[index]]
             workspace = Workspace.open(self.root / f"batch-{index}" / "workspace")
-            report = ingest(workspace, extracts, extract_date=date(2026, 1, 31))
+            report = ingest(
+                workspace, extracts, extract_date=date(2026, 1, 31), accept_quarantine=True
+            )
             self.done[index] = workspace, report, rows
         return self.done[index]
 
@@ -121,11 +123,11 @@ def test_a_rule_broken_alone_quarantines_its_row(
     contract: Contract, rule: Rule, mini_la: Path, workspace: Workspace
 ) -> None:
     rows = _break(mini_la, contract, rule)
-    report = ingest(workspace, mini_la, extract_date=date(2026, 1, 31))
+    report = ingest(workspace, mini_la, extract_date=date(2026, 1, 31), accept_quarantine=True)
     _assert_quarantined(workspace, report, [(contract, rule, rows)])
 
 
 def test_the_unbroken_mini_la_is_accepted_whole(mini_la: Path, workspace: Workspace) -> None:
-    report = ingest(workspace, mini_la, extract_date=date(2026, 1, 31))
+    report = ingest(workspace, mini_la, extract_date=date(2026, 1, 31), accept_quarantine=True)
     assert report.quarantined == 0
     assert report.rows_in == report.accepted > 0

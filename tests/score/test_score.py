@@ -15,7 +15,8 @@ from tests._trained import copy_workspace
 from tests.conftest import TEST_KEY
 from tests.queue.conftest import count, table_contents
 
-from cmooe_risk.errors import StateError
+from cmooe_risk.config import Workspace
+from cmooe_risk.errors import ConfigError, StateError
 from cmooe_risk.queue import export_items, list_items, open_store, run_lock, update_item
 from cmooe_risk.score import score_week
 
@@ -358,3 +359,15 @@ def test_a_non_monday_is_refused_naming_the_date_given(trained_copy):
     assert result.returncode == 3
     assert "2026-07-07 is a Tuesday" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_capacity_for_a_locality_no_school_is_in_stops_the_run(week_one):
+    workspace, _ = week_one
+    (workspace.root / "cmooe-risk.yaml").write_text(
+        (workspace.root / "cmooe-risk.yaml").read_text()
+        + "localities:\n  capacities: {Atlantis: 3}\n"
+    )
+    before = table_contents(open_store(workspace))
+    with pytest.raises(ConfigError, match="names 'Atlantis', which no school is in"):
+        score_week(Workspace.open(workspace.root), WEEK_2)
+    assert table_contents(open_store(workspace)) == before

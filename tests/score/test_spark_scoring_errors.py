@@ -7,27 +7,18 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import TEST_KEY
+from tests._cli import run_cli
 
-SCORE = [sys.executable, "-m", "cmooe_risk", "-w", "ws", "score", "--as-of", "2026-07-06"]
+SCORE = ["-w", "ws", "score", "--as-of", "2026-07-06"]
 
 
-def _run(arguments: list[str], cwd: Path, env: dict | None = None):
-    environment = env or {**os.environ, "CMOOE_PSEUDONYM_KEY": TEST_KEY, "COLUMNS": "200"}
-    return subprocess.run(
-        [*SCORE, *arguments],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _run(arguments: list[str], cwd: Path, environment: dict | None = None):
+    (cwd / "ws").mkdir(exist_ok=True)  # an empty workspace: the options are checked first
+    return run_cli([*SCORE, *arguments], cwd, environment=environment)
 
 
 @pytest.mark.parametrize(
@@ -52,9 +43,7 @@ def test_cli_without_java_exits_with_a_configuration_error(tmp_path: Path) -> No
     environment = {
         key: value for key, value in os.environ.items() if key not in ("JAVA_HOME", "PATH")
     }
-    environment.update(
-        PATH=str(Path(sys.executable).parent), CMOOE_PSEUDONYM_KEY=TEST_KEY, COLUMNS="200"
-    )
+    environment["PATH"] = str(Path(sys.executable).parent)
     result = _run(["--engine", "spark", "--out", "scores"], tmp_path, environment)
     assert result.returncode == 3, result.stderr
     assert "No Java runtime found" in result.stderr

@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from cmooe_risk.config import Workspace, resolve_workspace
+from cmooe_risk.config import WORKSPACE_ENV, Workspace, resolve_workspace, workspace_root
+from cmooe_risk.errors import StateError
 
 __all__ = ["CliState", "state"]
 
@@ -26,6 +27,22 @@ class CliState:
 
     @property
     def workspace(self) -> Workspace:
+        """The workspace, which must exist: a command that reads never creates one, so a
+        mistyped ``--workspace`` is an error naming the path (exit 5), not an empty
+        workspace that reports "nothing yet"."""
+        if self._workspace is None:
+            root = workspace_root(self.workspace_option)
+            if not root.is_dir():
+                raise StateError(
+                    f"No workspace at {root}: the directory does not exist. Check --workspace "
+                    f"(or {WORKSPACE_ENV}); `cmooe-risk ingest` or `cmooe-risk demo` creates one."
+                )
+            self._workspace = resolve_workspace(root)
+        return self._workspace
+
+    @property
+    def workspace_to_create(self) -> Workspace:
+        """The workspace, created if it does not exist (ingest, keygen, demo)."""
         # Opened lazily so that `--help` never creates a directory.
         if self._workspace is None:
             self._workspace = resolve_workspace(self.workspace_option)

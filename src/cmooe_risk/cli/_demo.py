@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         cli = state(ctx)
         out.rule("[bold]cmooe-risk demo[/]: all data here is synthetic, not real pupils")
         with progress_display(err):
-            result = run_demo(cli.workspace, use_fixture=fixture)
+            result = run_demo(cli.workspace_to_create, use_fixture=fixture)
         for message in result.messages:
             out.print(message)
         out.print(render_ingest_report(result.ingest_report))

@@ -58,11 +58,20 @@ def register(app: typer.Typer) -> None:
         force: Annotated[
             bool, typer.Option(help="Reload even if these exact files were the last load.")
         ] = False,
+        accept_quarantine: Annotated[
+            bool,
+            typer.Option(
+                help="Load the accepted rows even when more than ingest.max_quarantine_share "
+                "(default 1%) of a file's rows are quarantined."
+            ),
+        ] = False,
     ) -> None:
         """Validate every extract against its contract, pseudonymise and load the warehouse.
 
         Whole-file problems (missing file or column, unreadable file, wrong column type)
-        stop the job and load nothing. Bad rows are quarantined with the rule they broke.
+        stop the job and load nothing. Bad rows are quarantined with the rule they broke;
+        when more than 1% of a file's rows are (ingest.max_quarantine_share), nothing is
+        loaded unless --accept-quarantine is given.
         """
         from cmooe_risk._progress import progress_display
         from cmooe_risk.ingest import ingest as run_ingest
@@ -70,11 +79,12 @@ def register(app: typer.Typer) -> None:
         cli = state(ctx)
         with progress_display(err):
             report = run_ingest(
-                cli.workspace,
+                cli.workspace_to_create,
                 source_dir,
                 extract_date=parse_optional_date(extract_date, "--extract-date"),
                 reid_map=reid_map,
                 force=force,
+                accept_quarantine=accept_quarantine,
             )
         out.print(render_ingest_report(report))
         for warning in report.warnings:

@@ -19,5 +19,5 @@ def register(app: typer.Typer) -> None:
         """
         from cmooe_risk.pseudonym import generate_key_file
 
-        path = generate_key_file(state(ctx).workspace.key_file)
+        path = generate_key_file(state(ctx).workspace_to_create.key_file)
         out.print(f"Created pseudonymisation key {path} (readable by you only).")

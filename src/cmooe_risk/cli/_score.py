@@ -147,9 +147,9 @@ def list_(
     by: ByOption = None,
 ) -> None:
     """List queue items, ranked within locality, with the top reason of each."""
-    from cmooe_risk.queue import list_items, open_store
+    from cmooe_risk.queue import list_items, open_published_store
 
-    store = open_store(state(ctx).workspace)
+    store = open_published_store(state(ctx).workspace)
     frame = list_items(
         store,
         locality=locality,
@@ -195,9 +195,11 @@ def update(
     by: Annotated[str, typer.Option(help="Who made the change.")],
 ) -> None:
     """Move an item to a new status, with a note; the change is kept in its history."""
-    from cmooe_risk.queue import open_store, update_item
+    from cmooe_risk.queue import open_published_store, update_item
 
-    change = update_item(open_store(state(ctx).workspace), item, status=status, note=note, by=by)
+    change = update_item(
+        open_published_store(state(ctx).workspace), item, status=status, note=note, by=by
+    )
     out.print(f"Item {item}: {change['from']} -> {change['to']} ({escape(change['locality'])}).")
 
 
@@ -213,12 +215,12 @@ def export(
     by: ByOption = None,
 ) -> None:
     """Export one locality's open items: a workbook with a sheet per outcome, or CSV."""
-    from cmooe_risk.queue import export_items, open_store
+    from cmooe_risk.queue import export_items, open_published_store
 
     workspace = state(ctx).workspace
     target = out_path or workspace.path("exports") / f"{locality}.{file_format}"
     result = export_items(
-        open_store(workspace), locality, target, file_format=file_format, actor=by
+        open_published_store(workspace), locality, target, file_format=file_format, actor=by
     )
     counts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in result.rows.items())
     out.print(f"Wrote {result.path} ({counts}).")

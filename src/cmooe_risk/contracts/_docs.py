@@ -32,6 +32,33 @@ the DuckDB warehouse.
   dates of birth and addresses therefore never reach the warehouse even if an export
   carries them.
 
+## Encodings and delimiters (`mapping:`)
+
+UTF-8, with or without a byte-order mark, and commas are the default. A CSV file written
+otherwise is declared per extract in `cmooe-risk.yaml`, under its contract name:
+
+```yaml
+mapping:
+  schools:
+    encoding: cp1252      # Windows "ANSI", e.g. Excel's plain "CSV"
+  attendance_marks:
+    encoding: utf-16      # Excel's "Unicode text" (little-endian, byte-order mark)
+    delimiter: "\\t"      # Unicode text separates values with tabs
+```
+
+- `encoding`: any encoding Python knows (`utf-8`, `cp1252`, `latin-1`, `utf-16`, ...).
+  A declared file is decoded to UTF-8 in a temporary file under `.cmooe/` in the
+  workspace, read, and removed; its line numbers stay those of the original file.
+- `delimiter`: one character, e.g. `;` (Excel where the decimal separator is a comma).
+- A file that is not valid UTF-8 (or not valid in its declared encoding) **stops the
+  ingest**, naming the file, the line and the byte, and how to declare the encoding:
+  `schools.csv line 2: byte 0xE9 is not UTF-8 text, so the file is in another encoding.`
+  It is never quarantined line by line: one wrong byte means the whole file was read
+  with the wrong encoding.
+- An extract named under `mapping:` that does not exist, an unknown encoding, a
+  delimiter of more than one character, or a key not listed here (renaming columns and
+  mapping local codes are not supported yet) stops the command naming it (exit 3).
+
 ## What happens to bad input
 
 - **Whole-file problems stop the job** and nothing is loaded: a missing file, a missing
@@ -39,13 +66,23 @@ the DuckDB warehouse.
   its non-empty values fail to read as the contract's type). The message names the file
   and the column. Loads are atomic: the warehouse is exactly as it was before.
 - **Row problems quarantine the row**: the row goes to the warehouse table `quarantine`
-  and to `quarantine/<source>.csv` in the ingest output, with every rule it broke.
+  and to `quarantine/<source>.csv` in the ingest output, with every rule it broke. A line
+  the CSV reader cannot split (`<source>.malformed_line`) is kept by its line number with
+  the `reason` (e.g. "more values than the header has columns", "a quoted value is not
+  closed, or a quote is not doubled inside one"); its text is not copied, as it may hold
+  a name or a UPN that was never pseudonymised.
   Accepted rows load. Row rules are checked first; duplicate, overlap and reference rules
   are then checked among the rows that passed them, in that order, so a row is never
   blamed for clashing with a row that was itself rejected.
 - **Accounting**: for every file, rows in = accepted + quarantined. Nothing is silently
   dropped, coerced or deduplicated. The ingest report (`ingest-report.json` and a table
   on screen) gives the counts per file and per rule.
+- **Too much quarantined loads nothing**: when more than `ingest.max_quarantine_share`
+  (default 0.01, 1%) of any file's rows would be quarantined, the ingest stops (exit 4),
+  naming each such file with its share and top three rules, and loads nothing, unless
+  `--accept-quarantine` is given (`accept_quarantine=True` in Python).
+- **The extract date** (`--extract-date`, default today) may not be in the future (exit
+  3): records dated after it are quarantined as future-dated.
 
 ## Superseding an older extract
 

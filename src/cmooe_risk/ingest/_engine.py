@@ -20,11 +20,12 @@ from pathlib import Path
 import duckdb
 
 from cmooe_risk._progress import step
-from cmooe_risk.config import Workspace
+from cmooe_risk.config import CONFIG_FILENAME, Workspace
 from cmooe_risk.contracts import ATTENDANCE_CATEGORIES, CODE_LISTS, CONTRACTS, Contract
-from cmooe_risk.errors import ContractError, InputDataError
+from cmooe_risk.errors import ConfigError, ContractError, InputDataError
 from cmooe_risk.features import definitions_fingerprint, precompute
 from cmooe_risk.ingest._files import RawExtract, locate_extracts, read_raw
+from cmooe_risk.ingest._localities import check_localities
 from cmooe_risk.ingest._report import FileReport, IngestReport
 from cmooe_risk.ingest._sql import broken_rules_sql, is_native, typed_select_sql
 from cmooe_risk.pseudonym import PseudonymKey, load_key
@@ -46,6 +47,7 @@ def ingest(
     extract_date: date | None = None,
     reid_map: Path | None = None,
     force: bool = False,
+    accept_quarantine: bool = False,
 ) -> IngestReport:
     """Validate and load every extract in ``source_dir`` into the workspace's warehouse.
 
@@ -61,6 +63,9 @@ def ingest(
         written into the warehouse.
     force : bool
         Reload even when the same files were the last ones loaded.
+    accept_quarantine : bool
+        Load even when more than ``ingest.max_quarantine_share`` of a file's rows are
+        quarantined (by default such an ingest loads nothing).
 
     Returns
     -------
@@ -70,9 +75,18 @@ def ingest(
     Raises
     ------
     InputDataError, ContractError, ConfigError
-        For whole-file problems. The warehouse is then left exactly as it was.
+        For whole-file problems, too much quarantined, an extract date in the future or
+        a mapping for an extract that does not exist. The warehouse is then left exactly
+        as it was.
     """
-    extract_date = extract_date or date.today()
+    today = date.today()
+    extract_date = extract_date or today
+    if extract_date > today:
+        raise ConfigError(
+            f"The extract date {extract_date.isoformat()} is in the future (today is "
+            f"{today.isoformat()}): give the date the extract was taken."
+        )
+    _check_mapping(workspace)
     if reid_map is not None and reid_map.suffix.lower() not in (".csv", ".parquet"):
         raise InputDataError(f"--reid-map must end in .csv or .parquet, got {reid_map.name}.")
     started = datetime.now(UTC)
@@ -81,61 +95,123 @@ def ingest(
     files = locate_extracts(source_dir, contracts)
     run_id = started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
-    with connect_workspace(workspace) as con:
-        extracts: dict[str, RawExtract] = {}
-        for contract in contracts:
-            path, fmt = files[contract.name]
-            with step(f"Reading {path.name}"):
-                extracts[contract.name] = read_raw(con, contract, path, fmt)
-        fingerprint = _fingerprint(extracts, extract_date, key)
-        if not force and _same_as_last_load(con, fingerprint):
-            return _report_of_last_load(con, workspace, fingerprint)
+    # A first load that stops leaves no empty warehouse behind for later commands to find.
+    first_load = not workspace.warehouse_path.exists()
+    try:
+        with connect_workspace(workspace) as con:
+            extracts: dict[str, RawExtract] = {}
+            for contract in contracts:
+                path, fmt = files[contract.name]
+                written = workspace.config.mapping.get(contract.name)
+                with step(f"Reading {path.name}"):
+                    extracts[contract.name] = read_raw(
+                        con,
+                        contract,
+                        path,
+                        fmt,
+                        encoding=written.encoding if written else "utf-8",
+                        delimiter=written.delimiter if written else ",",
+                        scratch=workspace.root / ".cmooe",
+                    )
+            fingerprint = _fingerprint(extracts, extract_date, key)
+            if not force and _same_as_last_load(con, fingerprint):
+                return _report_of_last_load(con, workspace, fingerprint)
 
-        for contract in contracts:
-            with step(f"Checking {contract.name}"):
-                _check_rows(con, contract, extracts[contract.name], extract_date)
-        for contract in contracts:
-            with step(f"Cross-checking {contract.name}"):
-                _check_against_others(con, contract)
+            for contract in contracts:
+                with step(f"Checking {contract.name}"):
+                    _check_rows(con, contract, extracts[contract.name], extract_date)
+            for contract in contracts:
+                with step(f"Cross-checking {contract.name}"):
+                    _check_against_others(con, contract)
 
-        reports = [_file_report(con, extracts[c.name], c) for c in contracts]
-        for report in reports:
-            if not report.balanced:  # a bug, not a user error: never publish it
-                raise AssertionError(f"row accounting does not balance for {report.file}")
+            reports = [_file_report(con, extracts[c.name], c) for c in contracts]
+            for report in reports:
+                if not report.balanced:  # a bug, not a user error: never publish it
+                    raise AssertionError(f"row accounting does not balance for {report.file}")
+            if not accept_quarantine:
+                _refuse_too_much_quarantine(reports, workspace.config.ingest.max_quarantine_share)
+            check_localities(con, workspace, _still_valid("schools"))
 
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE pupil_map AS "
-            f"SELECT pupil_id, {key.sql('pupil_id')} AS pupil_pseudonym "
-            f"FROM {_still_valid('pupils')} p",
-            key.sql_params(),
-        ).fetchall()
-        if reid_map is not None:
-            _write_reid_map(con, reid_map)
-        staging = workspace.root / "ingest" / f".{run_id}.partial"
-        final_dir = workspace.root / "ingest" / run_id
-        staging.mkdir(parents=True)
-        try:
-            _write_quarantine_csvs(con, contracts, extracts, key, staging / "quarantine", reports)
-            report = IngestReport(
-                run_id=run_id,
-                source_dir=str(source_dir),
-                extract_date=extract_date.isoformat(),
-                started_at=started.isoformat(timespec="seconds"),
-                finished_at="",
-                warehouse=str(workspace.warehouse_path),
-                files=reports,
-                output_dir=str(final_dir),
-                warnings=_warnings(extracts, reports),
-            )
-            with step("Loading the warehouse (one transaction)"):
-                _load(con, contracts, extracts, key, report, fingerprint)
-            report.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
-            report.write_json(staging / "ingest-report.json")
-            staging.rename(final_dir)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE pupil_map AS "
+                f"SELECT pupil_id, {key.sql('pupil_id')} AS pupil_pseudonym "
+                f"FROM {_still_valid('pupils')} p",
+                key.sql_params(),
+            ).fetchall()
+            if reid_map is not None:
+                _write_reid_map(con, reid_map)
+            staging = workspace.root / "ingest" / f".{run_id}.partial"
+            final_dir = workspace.root / "ingest" / run_id
+            staging.mkdir(parents=True)
+            try:
+                _write_quarantine_csvs(
+                    con, contracts, extracts, key, staging / "quarantine", reports
+                )
+                report = IngestReport(
+                    run_id=run_id,
+                    source_dir=str(source_dir),
+                    extract_date=extract_date.isoformat(),
+                    started_at=started.isoformat(timespec="seconds"),
+                    finished_at="",
+                    warehouse=str(workspace.warehouse_path),
+                    files=reports,
+                    output_dir=str(final_dir),
+                    warnings=_warnings(extracts, reports),
+                )
+                with step("Loading the warehouse (one transaction)"):
+                    _load(con, contracts, extracts, key, report, fingerprint)
+                report.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+                report.write_json(staging / "ingest-report.json")
+                staging.rename(final_dir)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+    except BaseException:
+        if first_load:
+            for leftover in (
+                workspace.warehouse_path,
+                workspace.warehouse_path.with_name(workspace.warehouse_path.name + ".wal"),
+            ):
+                leftover.unlink(missing_ok=True)
+        raise
     return report
+
+
+def _check_mapping(workspace: Workspace) -> None:
+    """Every extract named under ``mapping:`` in the configuration is one we read."""
+    unknown = sorted(set(workspace.config.mapping) - set(CONTRACTS))
+    if unknown:
+        raise ConfigError(
+            f"mapping: {', '.join(repr(name) for name in unknown)} in "
+            f"{workspace.root / CONFIG_FILENAME} is not an extract; the extracts are "
+            f"{', '.join(CONTRACTS)}."
+        )
+
+
+def _refuse_too_much_quarantine(reports: list[FileReport], largest_share: float) -> None:
+    """Stop, loading nothing, when any file lost more than ``largest_share`` of its rows.
+
+    A share that large is usually a whole export gone wrong (a wrong encoding, a changed
+    code list, a school missing from schools.csv), not a few bad rows: loading the rest
+    would quietly drop children from every list.
+    """
+    over = [r for r in reports if r.rows_in and r.quarantined / r.rows_in > largest_share]
+    if not over:
+        return
+    lines = []
+    for report in over:
+        top = sorted(report.rule_counts.items(), key=lambda item: (-item[1], item[0]))[:3]
+        rules = ", ".join(f"{rule} ({count:,})" for rule, count in top)
+        lines.append(
+            f"  {report.file}: {report.quarantined:,} of {report.rows_in:,} rows "
+            f"({report.quarantined / report.rows_in:.1%}); top rules: {rules}"
+        )
+    raise InputDataError(
+        f"More than {largest_share:.0%} of the rows of {len(over)} file(s) would be "
+        "quarantined, so nothing was loaded:\n" + "\n".join(lines) + "\n"
+        "Fix the export, or load the accepted rows anyway with --accept-quarantine "
+        "(the limit is ingest.max_quarantine_share in cmooe-risk.yaml)."
+    )
 
 
 def _fingerprint(extracts: dict[str, RawExtract], extract_date: date, key: PseudonymKey) -> str:
@@ -354,7 +430,8 @@ def _quarantine_select(contract: Contract, key: PseudonymKey) -> str:
         fields.append(f"'{column.warehouse_name}': {value}")
     return (
         f"SELECT '{contract.name}' AS source, _row AS row_number, CAST(NULL AS BIGINT) AS line, "
-        f"_rules AS rules, CAST(to_json({{{', '.join(fields)}}}) AS VARCHAR) AS row_values "
+        f"_rules AS rules, CAST(NULL AS VARCHAR) AS reason, "
+        f"CAST(to_json({{{', '.join(fields)}}}) AS VARCHAR) AS row_values "
         f"FROM {_quarantined_rows(contract.name)}"
     )
 
@@ -362,11 +439,16 @@ def _quarantine_select(contract: Contract, key: PseudonymKey) -> str:
 def _malformed_select(contract: Contract, extract: RawExtract) -> str | None:
     if not extract.malformed_lines:
         return None
-    values = ", ".join(f"({line})" for line, _ in extract.malformed_lines)
+    # the line's text is not kept: it may hold a name or a UPN that was never pseudonymised
+    values = ", ".join(
+        f"({line}, '{reason.replace(chr(39), chr(39) * 2)}')"
+        for line, _, reason in extract.malformed_lines
+    )
     return (
         f"SELECT '{contract.name}' AS source, CAST(NULL AS BIGINT) AS row_number, "
         f"CAST(line AS BIGINT) AS line, '{contract.name}.malformed_line' AS rules, "
-        f"CAST(NULL AS VARCHAR) AS row_values FROM (VALUES {values}) v(line)"
+        f"CAST(reason AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS row_values "
+        f"FROM (VALUES {values}) v(line, reason)"
     )
 
 

@@ -7,8 +7,10 @@ through exactly the same checks.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +37,8 @@ class RawExtract:
     sha256: str
     table: str
     rows_read: int
-    #: Lines the CSV reader could not split into the header's columns, or not decode.
-    malformed_lines: tuple[tuple[int, str], ...]
+    #: Lines the CSV reader could not split into the header's columns: (line, rule, why).
+    malformed_lines: tuple[tuple[int, str, str], ...]
     present_columns: frozenset[str]
     ignored_columns: tuple[str, ...]
     #: DuckDB type of each contract column as stored in a Parquet file; {} for CSV.
@@ -97,22 +99,119 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
+#: Encodings DuckDB's CSV reader takes as they are (a byte-order mark is skipped).
+_UTF8 = frozenset({"utf-8", "utf-8-sig"})
+#: Why the CSV reader rejected a line, by DuckDB's error type, as the quarantine file says it.
+_MALFORMED_REASONS = {
+    "UNQUOTED VALUE": "a quoted value is not closed, or a quote is not doubled inside one",
+    "TOO MANY COLUMNS": "more values than the header has columns",
+    "MISSING COLUMNS": "fewer values than the header has columns",
+    "LINE SIZE OVER MAXIMUM": "the line is longer than the CSV reader's maximum",
+}
+
+
 def read_raw(
-    con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, fmt: str
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    path: Path,
+    fmt: str,
+    *,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    scratch: Path | None = None,
 ) -> RawExtract:
-    """Read one extract into ``raw_<source>`` (all text, plus ``_row``) and check its header."""
+    """Read one extract into ``raw_<source>`` (all text, plus ``_row``) and check its header.
+
+    A CSV file in another declared ``encoding`` is first written out as UTF-8 in a
+    temporary directory under ``scratch`` (DuckDB reads UTF-8), and removed once read.
+    Its line numbers stay those of the original.
+    """
+    if fmt != "csv" or encoding in _UTF8:
+        return _read_raw(con, contract, path, fmt, path, encoding, delimiter)
+    if scratch is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".decoded-", dir=scratch) as directory:
+        text = transcode_to_utf8(path, encoding, Path(directory) / path.name)
+        return _read_raw(con, contract, path, fmt, text, encoding, delimiter)
+
+
+def transcode_to_utf8(path: Path, encoding: str, target: Path) -> Path:
+    """``path``, decoded from ``encoding``, written to ``target`` as UTF-8.
+
+    Streams in blocks of 1 MiB. A byte that is not valid in ``encoding`` stops with an
+    InputDataError naming the file, the line and the byte.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    line = 1
+    try:
+        with path.open("rb") as source, target.open("w", encoding="utf-8", newline="") as out:
+            while block := source.read(1 << 20):
+                try:
+                    text = decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    before = exc.object[: exc.start].decode(encoding, errors="replace")
+                    raise InputDataError(
+                        _undecodable(
+                            path,
+                            line + before.count("\n"),
+                            exc.object[exc.start],
+                            encoding,
+                            declared=True,
+                        )
+                    ) from None
+                line += text.count("\n")
+                out.write(text)
+            out.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError as exc:  # the file ends inside a character
+        raise InputDataError(
+            f"{path.name} ends inside a character: it is not complete {encoding} text."
+        ) from exc
+    except OSError as exc:
+        raise InputDataError(f"Cannot read {path.name}: {exc.strerror}.") from exc
+    return target
+
+
+def _undecodable(path: Path, line: int, byte: int, encoding: str, *, declared: bool) -> str:
+    """Why a file cannot be read as ``encoding``, and how to say what it is."""
+    if declared:
+        return (
+            f"{path.name} line {line}: byte 0x{byte:02X} is not valid {encoding} text, the "
+            f"encoding declared for it in cmooe-risk.yaml (mapping: {path.stem}: encoding). "
+            "Check which encoding the system that exported it uses. Nothing was loaded."
+        )
+    return (
+        f"{path.name} line {line}: byte 0x{byte:02X} is not UTF-8 text, so the file is in "
+        "another encoding. Export it as 'CSV UTF-8', or declare its encoding in "
+        f"cmooe-risk.yaml (Excel's plain 'CSV' on Windows is cp1252):\n"
+        f"  mapping:\n    {path.stem}:\n      encoding: cp1252\n"
+        "Nothing was loaded."
+    )
+
+
+def _read_raw(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    path: Path,
+    fmt: str,
+    text_path: Path,
+    encoding: str,
+    delimiter: str,
+) -> RawExtract:
+    """``read_raw`` of ``path``, whose text (for CSV) is read from ``text_path`` as UTF-8."""
     table = f"raw_{contract.name}"
     rejects = f"rejects_{contract.name}"
     scan = f"rejects_scan_{contract.name}"
     reader = ""
     if fmt == "csv":
+        quoted_delimiter = delimiter.replace("'", "''")
         reader = (
-            f"read_csv('{_sql_path(path)}', all_varchar = true, header = true, delim = ',', "
+            f"read_csv('{_sql_path(text_path)}', all_varchar = true, header = true, "
+            f"delim = '{quoted_delimiter}', "
             "quote = '\"', escape = '\"', auto_detect = false, null_padding = false, "
             f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scan}', "
             "columns = {columns})"
         )
-    header = _header(con, path, fmt)
+    header = _header(con, path, fmt, text_path, delimiter)
     normalised = [name.strip().lstrip("\ufeff").strip().lower() for name in header]
     duplicated = sorted({name for name in normalised if normalised.count(name) > 1})
     if duplicated:
@@ -162,12 +261,9 @@ def read_raw(
         rows_read = int(fetch_scalar(con, f"SELECT count(*) FROM {table}"))
     except duckdb.Error as exc:
         raise InputDataError(f"Cannot read {path.name}: {_first_line(exc)}") from exc
-    malformed: list[tuple[int, str]] = []
+    malformed: list[tuple[int, str, str]] = []
     if fmt == "csv":
-        malformed = [
-            (int(line), f"{contract.name}.malformed_line")
-            for (line,) in fetch_all(con, f"SELECT DISTINCT line FROM {rejects} ORDER BY line")
-        ]
+        malformed = _malformed_lines(con, contract, path, text_path, rejects, encoding)
     return RawExtract(
         source=contract.name,
         path=path,
@@ -182,6 +278,52 @@ def read_raw(
     )
 
 
+def _malformed_lines(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    path: Path,
+    text_path: Path,
+    rejects: str,
+    encoding: str,
+) -> list[tuple[int, str, str]]:
+    """The lines DuckDB's CSV reader rejected, each with why; a byte that is not UTF-8
+    is not a malformed line but a file in another encoding, and stops the ingest."""
+    rows = fetch_all(
+        con,
+        f"SELECT line, min(line_byte_position), "
+        f"list(DISTINCT CAST(error_type AS VARCHAR) ORDER BY CAST(error_type AS VARCHAR)) "
+        f"FROM {rejects} GROUP BY line ORDER BY line",
+    )
+    for line, position, kinds in rows:
+        if "INVALID ENCODING" in kinds:
+            byte = _first_bad_byte(text_path, int(position or 0))
+            raise InputDataError(
+                _undecodable(path, int(line), byte, encoding, declared=encoding not in _UTF8)
+            )
+    return [
+        (
+            int(line),
+            f"{contract.name}.malformed_line",
+            "; ".join(
+                _MALFORMED_REASONS.get(kind, "the CSV reader could not read it") for kind in kinds
+            ),
+        )
+        for line, _, kinds in rows
+    ]
+
+
+def _first_bad_byte(path: Path, line_start: int) -> int:
+    """The first byte of the line starting near ``line_start`` that is not UTF-8."""
+    with path.open("rb") as handle:
+        handle.seek(max(0, line_start - 1))
+        data = handle.read(1 << 16)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.object[exc.start]
+    return 0
+
+
 def _parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str]]:
     return [
         (row[0], row[1])
@@ -189,7 +331,9 @@ def _parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str
     ]
 
 
-def _header(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
+def _header(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, text_path: Path, delimiter: str
+) -> list[str]:
     if fmt == "parquet":
         try:
             return [
@@ -201,20 +345,19 @@ def _header(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
         except duckdb.Error as exc:
             raise InputDataError(f"Cannot read {path.name} as Parquet: {_first_line(exc)}") from exc
     try:
-        with path.open("rb") as handle:
+        with text_path.open("rb") as handle:
             first = handle.readline()
         text = first.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError as exc:
         raise InputDataError(
-            f"Cannot read the header of {path.name}: it is not UTF-8 text. Export it as "
-            "CSV UTF-8 and try again."
+            _undecodable(path, 1, exc.object[exc.start], "utf-8", declared=False)
         ) from exc
     except OSError as exc:
         raise InputDataError(f"Cannot read {path.name}: {exc.strerror}.") from exc
     if not text.strip():
         raise ContractError(f"{path.name} is empty: it has no header row.")
 
-    return next(csv.reader([text]))
+    return next(csv.reader([text], delimiter=delimiter))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -23,7 +23,7 @@ from cmooe_risk.queue._schema import (
     run_items,
     scoring_runs,
 )
-from cmooe_risk.queue._store import QueueStore, open_store, run_lock
+from cmooe_risk.queue._store import QueueStore, open_published_store, open_store, run_lock
 
 __all__ = [
     "ITEM_COLUMNS",
@@ -39,6 +39,7 @@ __all__ = [
     "default_actor",
     "export_items",
     "list_items",
+    "open_published_store",
     "open_store",
     "publish",
     "queue_items",

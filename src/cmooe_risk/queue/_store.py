@@ -120,6 +120,23 @@ def _engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def open_published_store(workspace: Workspace) -> QueueStore:
+    """The workspace's queue database, for commands that read or work the queue.
+
+    Unlike :func:`open_store`, which the weekly job uses, it creates nothing: with no
+    queue database yet (no week published, or a mistyped ``--workspace``) it raises a
+    StateError naming the path.
+    """
+    url = workspace.queue_database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise StateError(
+            f"Nothing has been published in {workspace.root} yet: there is no queue database "
+            f"({url.removeprefix('sqlite:///')}). Run `cmooe-risk score` first, or check "
+            "--workspace."
+        )
+    return open_store(workspace, url)
+
+
 def open_store(workspace: Workspace, url: str | None = None) -> QueueStore:
     """Open (and on first use create) the workspace's queue database.
 

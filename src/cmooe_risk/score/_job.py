@@ -105,6 +105,15 @@ def default_as_of(workspace: Workspace) -> date:
     return latest - timedelta(days=latest.weekday())
 
 
+def _check_localities(workspace: Workspace) -> None:
+    """A capacity for a locality no school is in stops the run (a misspelt name)."""
+    from cmooe_risk.ingest import check_localities
+    from cmooe_risk.warehouse import connect_workspace
+
+    with connect_workspace(workspace, read_only=True) as con:
+        check_localities(con, workspace)
+
+
 def score_week(workspace: Workspace, as_of: date | None = None) -> ScoreResult:
     """Run the weekly job for ``as_of`` (default: :func:`default_as_of`).
 
@@ -113,6 +122,8 @@ def score_week(workspace: Workspace, as_of: date | None = None) -> ScoreResult:
     StateError
         No champion, no warehouse, another run in progress, a later week already
         published, or a champion whose features the build doesn't provide.
+    ConfigError
+        ``localities.capacities`` names a locality that no school is in.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -123,6 +134,7 @@ def score_week(workspace: Workspace, as_of: date | None = None) -> ScoreResult:
         as_of_frame([as_of])
         with timed(timings, "load_models"), step("Loading the champion models"):
             champions = load_champions(workspace)
+        _check_localities(workspace)
         with timed(timings, "features"):
             features, audit = _build_features(workspace, [as_of - timedelta(days=7), as_of])
         _check_schema(champions, features)

@@ -1,0 +1,211 @@
+"""Files in other encodings, malformed lines that say why, and the ingest's guardrails.
+
+A school name written by Windows Excel (cp1252) once quarantined its school as a
+malformed line with no reason, and 14% of the attendance marks with it, while the ingest
+exited 0. Now a byte that is not UTF-8 stops the ingest naming the file, the line and
+the byte; a declared encoding reads it; more than 1% of a file quarantined loads nothing
+unless accepted; an extract date in the future is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from tests._cli import run_cli
+from tests.conftest import read_rows, write_rows
+from tests.ingest._snapshot import warehouse_snapshot
+
+from cmooe_risk.config import Workspace
+from cmooe_risk.errors import ConfigError, InputDataError
+from cmooe_risk.ingest import ingest
+from cmooe_risk.warehouse import connect, fetch_all
+
+EXTRACT_DATE = date(2026, 1, 31)
+SAINT = "St Thérèse's Catholic Primary"
+
+
+def _rename_first_school(extracts: Path, encoding: str, delimiter: str = ",") -> None:
+    """The mini LA's schools.csv with its first school renamed, saved in ``encoding``."""
+    header, rows = read_rows(extracts / "schools.csv")
+    rows[0]["name"] = SAINT
+    with (extracts / "schools.csv").open("w", newline="", encoding=encoding) as handle:
+        writer = csv.DictWriter(handle, header, lineterminator="\r\n", delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _configure(workspace: Workspace, text: str) -> Workspace:
+    (workspace.root / "cmooe-risk.yaml").write_text(text, encoding="utf-8")
+    return Workspace.open(workspace.root)
+
+
+def _school_names(workspace: Workspace) -> list[str]:
+    with connect(workspace.warehouse_path, read_only=True) as con:
+        return [row[0] for row in fetch_all(con, "SELECT name FROM schools ORDER BY urn")]
+
+
+def test_a_cp1252_file_stops_naming_the_line_and_byte_and_loads_once_declared(
+    workspace: Workspace, mini_la: Path
+) -> None:
+    _rename_first_school(mini_la, "cp1252")
+    with pytest.raises(InputDataError) as stopped:
+        ingest(workspace, mini_la, extract_date=EXTRACT_DATE)
+    message = str(stopped.value)
+    assert "schools.csv line 2: byte 0xE9 is not UTF-8 text" in message
+    assert "encoding: cp1252" in message
+    assert "Nothing was loaded" in message
+    assert not workspace.warehouse_path.exists()
+
+    declared = _configure(workspace, "mapping:\n  schools:\n    encoding: cp1252\n")
+    report = ingest(declared, mini_la, extract_date=EXTRACT_DATE)
+    assert all(item.quarantined == 0 for item in report.files)
+    assert _school_names(declared)[0] == SAINT
+    # the decoded copy is gone
+    assert not list((declared.root / ".cmooe").glob(".decoded-*"))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "declared", "delimiter", "written"),
+    [
+        ("utf-8-sig", None, ",", ","),  # Excel's "CSV UTF-8", with a byte-order mark
+        ("latin-1", "latin-1", ",", ","),
+        ("utf-16", "utf-16", ",", ","),  # little-endian with a byte-order mark, as Excel
+        ("cp1252", "cp1252", ";", ";"),  # Excel where the decimal separator is a comma
+        ("utf-16", "UTF16", "\t", '"\\t"'),  # Excel's "Unicode text": tabs
+    ],
+)
+def test_declared_encodings_and_delimiters_load_the_same_warehouse(
+    tmp_path: Path, mini_la: Path, encoding, declared, delimiter, written
+) -> None:
+    plain = Workspace.open(tmp_path / "plain")
+    other_extracts = tmp_path / "other"
+    _rename_first_school(mini_la, "utf-8")
+    ingest(plain, mini_la, extract_date=EXTRACT_DATE)
+
+    import shutil
+
+    shutil.copytree(mini_la, other_extracts)
+    _rename_first_school(other_extracts, encoding, delimiter)
+    other = Workspace.open(tmp_path / "declared")
+    if declared:
+        lines = ["mapping:", "  schools:", f"    encoding: {declared}"]
+        lines += [f"    delimiter: {written}"] if delimiter != "," else []
+        other = _configure(other, "\n".join(lines) + "\n")
+    ingest(other, other_extracts, extract_date=EXTRACT_DATE)
+    assert _school_names(other)[0] == SAINT
+    assert _school_names(other) == _school_names(plain)
+
+
+def test_a_byte_the_declared_encoding_lacks_is_named(workspace: Workspace, mini_la: Path) -> None:
+    _rename_first_school(mini_la, "utf-8")
+    raw = (mini_la / "schools.csv").read_bytes().replace(b"Beacon", b"Bea\x81con")
+    (mini_la / "schools.csv").write_bytes(raw)
+    declared = _configure(workspace, "mapping:\n  schools:\n    encoding: cp1252\n")
+    with pytest.raises(
+        InputDataError, match=r"schools.csv line \d+: byte 0x81 is not valid cp1252"
+    ):
+        ingest(declared, mini_la, extract_date=EXTRACT_DATE)
+
+
+def test_a_malformed_line_says_why_in_the_quarantine_file(
+    workspace: Workspace, mini_la: Path
+) -> None:
+    with (mini_la / "schools.csv").open("a", encoding="utf-8") as handle:
+        handle.write("100009,Too,Many,Fields,Here,Oops\n")
+        handle.write('100010,"Unclosed,PRIMARY,MAINTAINED,North\n')
+    report = ingest(workspace, mini_la, extract_date=EXTRACT_DATE, accept_quarantine=True)
+    with (Path(report.output_dir) / "quarantine" / "schools.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["rules"] for row in rows] == ["schools.malformed_line"] * len(rows)
+    reasons = {row["line"]: row["reason"] for row in rows}
+    assert "more values than the header has columns" in reasons.values()
+    assert any("quoted value is not closed" in reason for reason in reasons.values())
+    # the line's own text is never copied: it could hold a name or a UPN
+    assert all(not row["row_values"] for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ("mapping:\n  schols:\n    encoding: cp1252\n", "'schols'"),
+        ("mapping:\n  schools:\n    encoding: klingon\n", "klingon"),
+        ("mapping:\n  schools:\n    columns: {School: name}\n", "columns"),
+        ("mapping:\n  schools:\n    delimiter: ';;'\n", "delimiter"),
+        ("ingest:\n  max_quarantine_share: 2\n", "max_quarantine_share"),
+    ],
+)
+def test_a_bad_mapping_is_refused_naming_the_key(
+    workspace: Workspace, mini_la: Path, config: str, named: str
+) -> None:
+    (workspace.root / "cmooe-risk.yaml").write_text(config, encoding="utf-8")
+    with pytest.raises(ConfigError, match=named):
+        ingest(Workspace.open(workspace.root), mini_la, extract_date=EXTRACT_DATE)
+    assert not workspace.warehouse_path.exists()
+
+
+def test_an_extract_date_in_the_future_is_refused(workspace: Workspace, mini_la: Path) -> None:
+    tomorrow = date.today() + timedelta(days=1)
+    with pytest.raises(ConfigError, match=f"{tomorrow.isoformat()} is in the future"):
+        ingest(workspace, mini_la, extract_date=tomorrow)
+    assert not workspace.warehouse_path.exists()
+
+
+def _spoil_marks(extracts: Path, how_many: int) -> None:
+    """``how_many`` attendance marks given a code that no longer exists."""
+    header, rows = read_rows(extracts / "attendance_marks.csv")
+    for row in rows[:how_many]:
+        row["code"] = "H"
+    write_rows(extracts / "attendance_marks.csv", header, rows)
+
+
+def test_too_much_quarantined_loads_nothing_unless_accepted(
+    workspace: Workspace, mini_la: Path
+) -> None:
+    ingest(workspace, mini_la, extract_date=EXTRACT_DATE)  # a good load first
+    before = warehouse_snapshot(workspace.warehouse_path)
+    _spoil_marks(mini_la, 12)
+    with pytest.raises(InputDataError) as stopped:
+        ingest(workspace, mini_la, extract_date=EXTRACT_DATE)
+    message = str(stopped.value)
+    assert "attendance_marks.csv: 12 of" in message
+    assert "attendance_marks.code.code (12)" in message
+    assert "--accept-quarantine" in message
+    assert warehouse_snapshot(workspace.warehouse_path) == before
+
+    report = ingest(workspace, mini_la, extract_date=EXTRACT_DATE, accept_quarantine=True)
+    marks = next(item for item in report.files if item.source == "attendance_marks")
+    assert marks.quarantined == 12
+    # a limit the LA sets for itself
+    roomy = _configure(workspace, "ingest:\n  max_quarantine_share: 0.2\n")
+    ingest(roomy, mini_la, extract_date=EXTRACT_DATE, force=True)
+
+
+def test_the_command_line_exit_codes(tmp_path: Path, mini_la: Path) -> None:
+    _spoil_marks(mini_la, 12)
+    ingest_args = ["-w", "ws", "ingest", str(mini_la), "--extract-date", "2026-01-31"]
+    refused = run_cli(ingest_args, tmp_path)
+    assert refused.returncode == 4, refused.stderr
+    assert "would be quarantined" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    accepted = run_cli([*ingest_args, "--accept-quarantine"], tmp_path)
+    assert accepted.returncode == 0, accepted.stderr
+    future = (date.today() + timedelta(days=30)).isoformat()
+    too_late = run_cli(["-w", "ws", "ingest", str(mini_la), "--extract-date", future], tmp_path)
+    assert too_late.returncode == 3
+    assert "in the future" in too_late.stderr
+
+
+def test_a_capacity_for_a_locality_no_school_is_in_is_refused(
+    workspace: Workspace, mini_la: Path
+) -> None:
+    misspelt = _configure(workspace, "localities:\n  capacities: {Nort: 5, South: 4}\n")
+    with pytest.raises(ConfigError) as stopped:
+        ingest(misspelt, mini_la, extract_date=EXTRACT_DATE)
+    assert "names 'Nort', which no school is in" in str(stopped.value)
+    assert "'North'" in str(stopped.value)  # the localities there are, to choose from
+    assert not workspace.warehouse_path.exists()
+    spelt = _configure(workspace, "localities:\n  capacities: {North: 5, South: 4}\n")
+    ingest(spelt, mini_la, extract_date=EXTRACT_DATE)
