@@ -224,3 +224,40 @@ def test_a_version_1_database_is_migrated_in_place(tmp_path):
     publish(store, first_week(), CONFIG)
     assert set(items_by_pupil(store)) == {"a", "b", "d"}
     store.engine.dispose()
+
+
+def test_items_someone_is_working_on_stay_listed_whatever_their_rank(store):
+    publish(store, first_week(), CONFIG)
+    items = items_by_pupil(store)
+    update_item(store, items["a"]["item_id"], status="in_review", note="Call booked.", by="jo")
+    # a champion swap and rescore: a drops to rank 179, b (untouched) leaves the list too
+    publish(
+        store,
+        week(W2, [row("a", 0.01, 179, listed=False), row("b", 0.02, 150, listed=False)]),
+        CONFIG,
+    )
+    shown = list_items(store, actor="t")
+    assert set(shown["pupil_pseudonym"]) == {"a"}
+    (touched,) = shown.itertuples()
+    assert (touched.rank, touched.listed, touched.status) == (179, False, "in_review")
+    assert touched.movement == "falling"
+
+
+def test_show_item_gives_reasons_history_and_weeks_and_is_audited(store):
+    from cmooe_risk.queue import show_item
+
+    publish(store, first_week(), CONFIG)
+    item = items_by_pupil(store)["a"]["item_id"]
+    update_item(store, item, status="in_review", note="Spoke to the school.", by="jo")
+    publish(store, week(W2, [row("a", 0.35, 1)]), CONFIG)
+    detail = show_item(store, item, actor="sam")
+    assert detail.item["reasons"] == ["reason one", "reason two", "reason three"]
+    assert detail.item["status"] == "in_review"
+    assert [str(d)[:10] for d in detail.weeks["as_of"]] == [W1.isoformat(), W2.isoformat()]
+    assert list(detail.weeks["rank"]) == [1, 1]
+    notes = list(detail.history["note"])
+    assert "Spoke to the school." in notes
+    assert list(detail.history["changed_by"])[notes.index("Spoke to the school.")] == "jo"
+    assert count(store, "SELECT count(*) FROM audit_log WHERE action = 'show'") == 1
+    with pytest.raises(StateError, match="no queue item 999"):
+        show_item(store, 999)

@@ -326,6 +326,20 @@ def test_queue_commands(week_one):
         "t",
     )
     assert good.returncode == 0, good.stderr
+    shown = cli(workspace, "queue", "show", str(item), "--by", "t", env={"COLUMNS": "80"})
+    assert shown.returncode == 0, shown.stderr
+    for heading in ("Why listed", "Protective factors", "Weeks scored", "History"):
+        assert heading in shown.stdout
+    assert "t: new -> in review" in shown.stdout
+    assert "Looking at it." in shown.stdout
+    # readable in an 80-column terminal: nothing cut short, every line fits
+    narrow = cli(
+        workspace, "queue", "list", "--outcome", "permanent_exclusion", env={"COLUMNS": "80"}
+    )
+    assert narrow.returncode == 0, narrow.stderr
+    assert max(map(len, narrow.stdout.splitlines())) <= 80
+    assert "…" not in narrow.stdout
+    assert "%" in narrow.stdout
     unknown = cli(workspace, "queue", "export", "--locality", "Atlantis")
     assert unknown.returncode == 3
     assert "No queue for locality 'Atlantis'" in unknown.stderr

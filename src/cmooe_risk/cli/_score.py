@@ -11,6 +11,7 @@ from rich.table import Table
 
 from cmooe_risk.cli._context import err, out, state
 from cmooe_risk.cli._options import parse_optional_date
+from cmooe_risk.cli._queue_views import print_item, print_items
 
 __all__ = ["register"]
 
@@ -146,7 +147,11 @@ def list_(
     ] = False,
     by: ByOption = None,
 ) -> None:
-    """List queue items, ranked within locality, with the top reason of each."""
+    """List queue items, ranked within locality, with the top reason of each.
+
+    Items someone is working on (in review, action agreed) stay listed, marked *, when
+    they are no longer in the week's top k.
+    """
     from cmooe_risk.queue import list_items, open_published_store
 
     store = open_published_store(state(ctx).workspace)
@@ -161,26 +166,19 @@ def list_(
     if frame.empty:
         out.print("No queue items match. Run `cmooe-risk score` to publish a week.")
         return
-    table = Table(title=f"Queue items ({len(frame)})")
-    for column in ("item", "locality", "outcome", "rank", "pupil", "year", "risk", "band"):
-        table.add_column(column, justify="right" if column in ("item", "rank", "risk") else "left")
-    for column in ("movement", "status", "top reason"):
-        table.add_column(column)
-    for row in frame.itertuples():
-        table.add_row(
-            str(row.item_id),
-            escape(row.locality),
-            row.outcome.replace("_", " "),
-            "known" if row.section == "known_case" else str(row.rank),
-            row.pupil_pseudonym[:12],
-            row.year_group or "",
-            f"{row.risk:.1%}" if row.risk == row.risk else "",
-            row.band or "",
-            row.movement,
-            row.status.replace("_", " "),
-            escape(row.reasons[0]) if row.reasons else "",
-        )
-    out.print(table)
+    print_items(frame)
+
+
+@queue_app.command()
+def show(
+    ctx: typer.Context,
+    item: Annotated[int, typer.Argument(help="The item number, from `queue list`.")],
+    by: ByOption = None,
+) -> None:
+    """One item: its reasons, protective factors, what changed, weeks scored, history."""
+    from cmooe_risk.queue import open_published_store, show_item
+
+    print_item(show_item(open_published_store(state(ctx).workspace), item, actor=by))
 
 
 @queue_app.command()

@@ -6,10 +6,13 @@ schema is documented in ``docs/queue.md``.
 
 from cmooe_risk.queue._actions import (
     ITEM_COLUMNS,
+    TOUCHED_STATUSES,
     ExportResult,
+    ItemDetail,
     default_actor,
     export_items,
     list_items,
+    show_item,
     update_item,
 )
 from cmooe_risk.queue._publish import PublishResult, ScoredWeek, publish, roll_digest
@@ -31,8 +34,10 @@ __all__ = [
     "OPEN_STATUSES",
     "SECTIONS",
     "STATUSES",
+    "TOUCHED_STATUSES",
     "TRANSITIONS",
     "ExportResult",
+    "ItemDetail",
     "PublishResult",
     "QueueStore",
     "ScoredWeek",
@@ -47,5 +52,6 @@ __all__ = [
     "run_items",
     "run_lock",
     "scoring_runs",
+    "show_item",
     "update_item",
 ]

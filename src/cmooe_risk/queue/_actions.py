@@ -21,12 +21,22 @@ from cmooe_risk.queue._schema import (
     STATUSES,
     TRANSITIONS,
     queue_items,
+    run_items,
     scoring_runs,
     status_history,
 )
 from cmooe_risk.queue._store import QueueStore, now_utc
 
-__all__ = ["ITEM_COLUMNS", "ExportResult", "export_items", "list_items", "update_item"]
+__all__ = [
+    "ITEM_COLUMNS",
+    "TOUCHED_STATUSES",
+    "ExportResult",
+    "ItemDetail",
+    "export_items",
+    "list_items",
+    "show_item",
+    "update_item",
+]
 
 #: Columns of :func:`list_items`, in display order.
 ITEM_COLUMNS = (
@@ -54,6 +64,10 @@ ITEM_COLUMNS = (
 )
 OUTCOMES = ("permanent_exclusion", "missing_education")
 KNOWN_CASE = SECTIONS[1]
+#: Statuses a caseworker has moved an item into and is still working: such an item stays
+#: in the list whatever its rank this week (after a rescore it may rank 179th), so that
+#: nobody's open work disappears from view.
+TOUCHED_STATUSES = ("in_review", "action_agreed")
 
 
 def default_actor() -> str:
@@ -104,7 +118,9 @@ def list_items(
     return frame
 
 
-def _select_items(connection, locality, outcome, status, include_unlisted) -> pd.DataFrame:
+def _select_items(
+    connection, locality, outcome, status, include_unlisted, *, item_id: int | None = None
+) -> pd.DataFrame:
     """The items matching the filters, with each one's latest caseworker note."""
     notes = (
         select(status_history.c.item_id, func.max(status_history.c.history_id).label("last"))
@@ -124,13 +140,19 @@ def _select_items(connection, locality, outcome, status, include_unlisted) -> pd
         query = query.where(queue_items.c.locality == locality)
     if outcome is not None:
         query = query.where(queue_items.c.outcome == outcome)
-    if status is not None:
+    if item_id is not None:  # one item, whatever its status and rank
+        query = query.where(queue_items.c.item_id == item_id)
+    elif status is not None:
         query = query.where(queue_items.c.status == status)
     else:
         query = query.where(queue_items.c.status.in_(OPEN_STATUSES))
-    if not include_unlisted:
-        # this week's list, and the known cases shown apart from it
-        query = query.where(queue_items.c.listed.is_(True) | (queue_items.c.section == KNOWN_CASE))
+    if not include_unlisted and item_id is None:
+        # this week's list, the known cases shown apart from it, and the work in hand
+        query = query.where(
+            queue_items.c.listed.is_(True)
+            | (queue_items.c.section == KNOWN_CASE)
+            | queue_items.c.status.in_(TOUCHED_STATUSES)
+        )
     # the ranked list first, then the known cases
     query = query.order_by(
         queue_items.c.locality,
@@ -143,6 +165,73 @@ def _select_items(connection, locality, outcome, status, include_unlisted) -> pd
     for column in ("reasons", "protective", "changes"):
         frame[column] = frame[column].map(json.loads)
     return frame
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    """One item as a caseworker reads it: :func:`show_item`'s result."""
+
+    #: the item's columns (:data:`ITEM_COLUMNS`), reasons, protective and changes as lists
+    item: dict
+    #: every status change, oldest first: from_status, to_status, changed_by, changed_at,
+    #: note, and run_id when the weekly job made the change
+    history: pd.DataFrame
+    #: every published week the pupil was scored in, oldest first: as_of, rank, risk,
+    #: band, listed, movement
+    weeks: pd.DataFrame
+
+
+def show_item(store: QueueStore, item_id: int, *, actor: str | None = None) -> ItemDetail:
+    """One item with its history and the weeks it was scored; the read is audit-logged.
+
+    Raises
+    ------
+    StateError
+        When no item has that id.
+    """
+    with store.transaction() as connection:
+        match = _select_items(connection, None, None, None, True, item_id=item_id)
+        if match.empty:
+            raise StateError(
+                f"There is no queue item {item_id}. `cmooe-risk queue list` shows the items."
+            )
+        item = match.iloc[0].to_dict()
+        history = pd.read_sql(
+            select(
+                status_history.c.changed_at,
+                status_history.c.changed_by,
+                status_history.c.from_status,
+                status_history.c.to_status,
+                status_history.c.note,
+                status_history.c.run_id,
+            )
+            .where(status_history.c.item_id == item_id)
+            .order_by(status_history.c.history_id),
+            connection,
+        )
+        weeks = pd.read_sql(
+            select(
+                scoring_runs.c.as_of,
+                run_items.c.rank,
+                run_items.c.risk,
+                run_items.c.band,
+                run_items.c.listed,
+                run_items.c.movement,
+            )
+            .join(scoring_runs, scoring_runs.c.run_id == run_items.c.run_id)
+            .where(run_items.c.item_id == item_id, scoring_runs.c.state == "published")
+            .order_by(scoring_runs.c.as_of),
+            connection,
+        )
+        store.log(
+            connection,
+            "show",
+            actor or default_actor(),
+            {"item": item_id},
+            locality=item["locality"],
+            outcome=item["outcome"],
+        )
+    return ItemDetail(item=item, history=history, weeks=weeks)
 
 
 def update_item(store: QueueStore, item_id: int, *, status: str, note: str, by: str) -> dict:
