@@ -123,8 +123,8 @@ ENCODING_EXAMPLES = ("utf-8", "cp1252", "latin-1", "utf-16")
 class ExtractMapping(_Strict):
     """How one extract file is written, when it is not as the data contract describes.
 
-    Only ``encoding`` and ``delimiter`` are read so far; renaming columns and mapping
-    local codes are not (an unknown key is refused, naming it).
+    Keys the ingest checks against the extract's contract (target columns and codes)
+    are named in its error when wrong; an unknown key is refused, naming it.
     """
 
     encoding: str = Field(
@@ -141,6 +141,31 @@ class ExtractMapping(_Strict):
         description="The character between values: `,` (the default), `;` (Excel where the "
         'decimal separator is a comma) or a tab, written `"\\t"`.',
     )
+
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="The file's column names (matched ignoring case and surrounding spaces) "
+        'and the contract column each holds: `columns: {"Exclusion Type": category}`. A '
+        "column not named here is matched as it is.",
+    )
+    codes: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Per contract column, the local values and the contract code each "
+        'means: `codes: {category: {"Fixed term": SUSP, Permanent: PERM}}`. Values not '
+        "listed are checked as they are.",
+    )
+    date_format: str | None = Field(
+        None,
+        description="How the file writes dates and timestamps, as a strftime pattern (e.g. "
+        "`%d.%m.%Y` or `%m/%d/%Y %H:%M`), when it is neither dd/mm/yyyy nor yyyy-mm-dd.",
+    )
+
+    @field_validator("date_format")
+    @classmethod
+    def _a_pattern(cls, value: str | None) -> str | None:
+        if value is not None and "%" not in value:
+            raise ValueError(f"date_format {value!r} has no %-directive; e.g. '%d.%m.%Y'")
+        return value
 
     @field_validator("encoding")
     @classmethod

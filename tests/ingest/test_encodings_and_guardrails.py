@@ -10,6 +10,7 @@ unless accepted; an extract date in the future is refused.
 from __future__ import annotations
 
 import csv
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -132,7 +133,13 @@ def test_a_malformed_line_says_why_in_the_quarantine_file(
     [
         ("mapping:\n  schols:\n    encoding: cp1252\n", "'schols'"),
         ("mapping:\n  schools:\n    encoding: klingon\n", "klingon"),
-        ("mapping:\n  schools:\n    columns: {School: name}\n", "columns"),
+        ("mapping:\n  schools:\n    colums: {School: name}\n", "colums"),
+        ("mapping:\n  schools:\n    columns: {School: title}\n", "'title' in .* is not a column"),
+        (
+            "mapping:\n  exclusions:\n    codes: {category: {Fixed: FIX}}\n",
+            "'FIX' in .* is not a code",
+        ),
+        ("mapping:\n  schools:\n    date_format: dd/mm/yyyy\n", "no %-directive"),
         ("mapping:\n  schools:\n    delimiter: ';;'\n", "delimiter"),
         ("ingest:\n  max_quarantine_share: 2\n", "max_quarantine_share"),
     ],
@@ -209,3 +216,138 @@ def test_a_capacity_for_a_locality_no_school_is_in_is_refused(
     assert not workspace.warehouse_path.exists()
     spelt = _configure(workspace, "localities:\n  capacities: {North: 5, South: 4}\n")
     ingest(spelt, mini_la, extract_date=EXTRACT_DATE)
+
+
+def _plain_and_copy(tmp_path: Path, extracts: Path) -> tuple[Workspace, Path]:
+    """``extracts`` loaded as they are, and a copy of them to rewrite as a vendor would."""
+    import shutil
+
+    plain = Workspace.open(tmp_path / "plain")
+    ingest(plain, extracts, extract_date=EXTRACT_DATE)
+    copy = tmp_path / "vendor"
+    shutil.copytree(extracts, copy)
+    return plain, copy
+
+
+def _documented_mapping() -> str:
+    """The worked example in docs/data-contracts.md: a plausible MIS vendor's exclusions
+    report (its own column names, reasons and categories as words, dates as dd.mm.yyyy,
+    Windows encoding, semicolons, a pupil name column) and the mapping that reads it."""
+    docs = (Path(__file__).parents[2] / "docs" / "data-contracts.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```yaml\n(mapping:\n  exclusions:\n.*?)```", docs, flags=re.S)
+    return example
+
+
+VENDOR_WORDS = {
+    "category": {"FIXD": "Suspension", "PERM": "Permanent exclusion", "LNCH": "Lunchtime"},
+    "reason": {
+        "PD": "Persistent disruptive behaviour",
+        "PP": "Physical assault against a pupil",
+        "PA": "Physical assault against an adult",
+        "VA": "Verbal abuse or threatening behaviour against an adult",
+        "VP": "Verbal abuse or threatening behaviour against a pupil",
+        "OW": "Other",
+    },
+    "status": {"UPHELD": "Upheld"},
+}
+
+
+def _vendor_export(extracts: Path) -> None:
+    """The mini LA's exclusions.csv rewritten as the vendor's report."""
+    _, rows = read_rows(extracts / "exclusions.csv")
+    renamed = {
+        "pupil_id": "UPN",
+        "urn": "School URN",
+        "start_date": "Start Date",
+        "category": "Exclusion Type",
+        "sessions": "Sessions Lost",
+        "reason_1": "Reason",
+        "reason_2": "Second Reason",
+        "reason_3": "Third Reason",
+        "status": "Review Outcome",
+    }
+    vendor_rows = []
+    for row in rows:
+        day, month, year = row["start_date"].split("/")
+        vendor = {
+            "Pupil Name": "Zoë O'Brien",  # never loaded: not in the contract
+            renamed["start_date"]: f"{day}.{month}.{year}",
+            renamed["category"]: VENDOR_WORDS["category"][row["category"]],
+            renamed["status"]: VENDOR_WORDS["status"].get(row["status"], row["status"]),
+        }
+        for column in ("reason_1", "reason_2", "reason_3"):
+            vendor[renamed[column]] = VENDOR_WORDS["reason"].get(row[column], row[column])
+        for column in ("pupil_id", "urn", "sessions"):
+            vendor[renamed[column]] = row[column]
+        vendor_rows.append(vendor)
+    with (extracts / "exclusions.csv").open("w", newline="", encoding="cp1252") as handle:
+        writer = csv.DictWriter(handle, list(vendor_rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(vendor_rows)
+
+
+def test_a_vendor_export_read_by_mapping_loads_the_same_warehouse(
+    tmp_path: Path, mini_la: Path
+) -> None:
+    plain, vendor_extracts = _plain_and_copy(tmp_path, mini_la)
+    _vendor_export(vendor_extracts)
+    mapped = _configure(Workspace.open(tmp_path / "mapped"), _documented_mapping())
+    report = ingest(mapped, vendor_extracts, extract_date=EXTRACT_DATE)
+    exclusions = next(item for item in report.files if item.source == "exclusions")
+    assert exclusions.quarantined == 0, exclusions.rule_counts
+    assert "pupil name" in exclusions.ignored_columns
+    assert (
+        warehouse_snapshot(mapped.warehouse_path)["exclusions"]
+        == (warehouse_snapshot(plain.warehouse_path)["exclusions"])
+    )
+
+
+def test_a_value_the_mapping_does_not_know_is_quarantined_with_its_rule(
+    workspace: Workspace, mini_la: Path
+) -> None:
+    _vendor_export(mini_la)
+    text = (mini_la / "exclusions.csv").read_text(encoding="cp1252")
+    (mini_la / "exclusions.csv").write_text(
+        text.replace("Suspension", "Internal exclusion", 1), encoding="cp1252"
+    )
+    mapped = _configure(workspace, _documented_mapping())
+    report = ingest(mapped, mini_la, extract_date=EXTRACT_DATE, accept_quarantine=True)
+    exclusions = next(item for item in report.files if item.source == "exclusions")
+    assert exclusions.rule_counts == {"exclusions.category.code": 1}
+
+
+def test_a_renamed_column_missing_from_the_file_is_named(
+    workspace: Workspace, mini_la: Path
+) -> None:
+    mapped = _configure(workspace, "mapping:\n  schools:\n    columns: {School Name: name}\n")
+    with pytest.raises(InputDataError, match=r"schools\.csv has no column 'school name'"):
+        ingest(mapped, mini_la, extract_date=EXTRACT_DATE)
+
+
+def test_a_full_date_of_birth_mapped_to_the_birth_month_keeps_only_year_and_month(
+    tmp_path: Path, mini_la: Path
+) -> None:
+    plain, vendor = _plain_and_copy(tmp_path, mini_la)
+    header, rows = read_rows(vendor / "pupils.csv")
+    for row in rows:
+        row["year_month_of_birth"] = (
+            f"17/{row['year_month_of_birth'][5:]}/{row['year_month_of_birth'][:4]}"
+        )
+        row["Forename"], row["Surname"] = "Zoë", "O'Brien"
+    renamed = [("Date of Birth" if name == "year_month_of_birth" else name) for name in header]
+    for row in rows:
+        row["Date of Birth"] = row.pop("year_month_of_birth")
+    write_rows(vendor / "pupils.csv", [*renamed, "Forename", "Surname"], rows)
+    mapped = _configure(
+        Workspace.open(tmp_path / "mapped"),
+        "mapping:\n  pupils:\n    columns: {Date of Birth: year_month_of_birth}\n",
+    )
+    report = ingest(mapped, vendor, extract_date=EXTRACT_DATE)
+    assert all(item.quarantined == 0 for item in report.files)
+    assert (
+        warehouse_snapshot(mapped.warehouse_path)["pupils"]
+        == (warehouse_snapshot(plain.warehouse_path)["pupils"])
+    )
+    stored = warehouse_snapshot(mapped.warehouse_path)
+    assert "17/" not in repr(stored)
+    assert "Brien" not in repr(stored)

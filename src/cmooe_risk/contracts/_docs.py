@@ -32,10 +32,66 @@ the DuckDB warehouse.
   dates of birth and addresses therefore never reach the warehouse even if an export
   carries them.
 
-## Encodings and delimiters (`mapping:`)
+## Files written another way (`mapping:`)
+
+An MIS or case-system export rarely uses the contracts' column names and codes. Rather
+than rewriting it, declare how it is written, per extract, in `cmooe-risk.yaml` under
+`mapping:`. Every key is optional:
+
+| key | what it says | example |
+|---|---|---|
+| `encoding` | the file's text encoding (CSV); default UTF-8 with or without a byte-order mark | `cp1252` |
+| `delimiter` | the character between values (CSV); default `,` | `";"` |
+| `columns` | the file's column names (matched ignoring case and surrounding spaces) and the contract column each holds; other columns are matched as they are, and extra ones are ignored. A full date of birth mapped to `year_month_of_birth` keeps only its year and month: the day is dropped as the file is read | `{UPN: pupil_id, DOB: year_month_of_birth}` |
+| `codes` | per contract column, the local values and the contract code each means; a value not listed is checked as it is (and quarantined with the column's code rule if it is not a code) | `{category: {Suspension: FIXD}}` |
+| `date_format` | how the file writes its dates and timestamps, as a strftime pattern, when it is neither `dd/mm/yyyy` nor `yyyy-mm-dd`; a value not in that format is checked as it is | `"%d.%m.%Y"` |
+
+A mapping for an extract that does not exist, a column the contract does not have, a code
+that is not in the column's code list, or any other key stops the command naming it (exit
+3); a column to rename that the file does not have stops the ingest naming the file and
+its columns (exit 4). Names and other personal columns in an export are simply left out:
+a column no contract holds is never loaded.
+
+A worked example: a vendor's exclusions report, saved from Excel on Windows (cp1252,
+semicolons), with its own headings, reasons and categories in words, dates as
+`dd.mm.yyyy` and a pupil-name column. `tests/ingest/test_encodings_and_guardrails.py`
+writes the mini LA's exclusions in this form and checks that this mapping loads exactly
+the warehouse table the plain extract gives:
+
+```yaml
+mapping:
+  exclusions:
+    encoding: cp1252
+    delimiter: ";"
+    date_format: "%d.%m.%Y"
+    columns:
+      UPN: pupil_id
+      School URN: urn
+      Start Date: start_date
+      Exclusion Type: category
+      Sessions Lost: sessions
+      Reason: reason_1
+      Second Reason: reason_2
+      Third Reason: reason_3
+      Review Outcome: status
+    codes:
+      category: {Suspension: FIXD, Permanent exclusion: PERM, Lunchtime: LNCH}
+      reason_1: &reasons
+        Persistent disruptive behaviour: PD
+        Physical assault against a pupil: PP
+        Physical assault against an adult: PA
+        Verbal abuse or threatening behaviour against an adult: VA
+        Verbal abuse or threatening behaviour against a pupil: VP
+        Other: OW
+      reason_2: *reasons
+      reason_3: *reasons
+      status: {Upheld: UPHELD}
+```
+
+### Encodings and delimiters
 
 UTF-8, with or without a byte-order mark, and commas are the default. A CSV file written
-otherwise is declared per extract in `cmooe-risk.yaml`, under its contract name:
+otherwise is declared per extract, under its contract name:
 
 ```yaml
 mapping:
@@ -55,9 +111,8 @@ mapping:
   `schools.csv line 2: byte 0xE9 is not UTF-8 text, so the file is in another encoding.`
   It is never quarantined line by line: one wrong byte means the whole file was read
   with the wrong encoding.
-- An extract named under `mapping:` that does not exist, an unknown encoding, a
-  delimiter of more than one character, or a key not listed here (renaming columns and
-  mapping local codes are not supported yet) stops the command naming it (exit 3).
+- An unknown encoding or a delimiter of more than one character stops the command
+  naming it (exit 3).
 
 ## What happens to bad input
 

@@ -109,8 +109,7 @@ def ingest(
                         contract,
                         path,
                         fmt,
-                        encoding=written.encoding if written else "utf-8",
-                        delimiter=written.delimiter if written else ",",
+                        mapping=written,
                         scratch=workspace.root / ".cmooe",
                     )
             fingerprint = _fingerprint(extracts, extract_date, key)
@@ -178,14 +177,31 @@ def ingest(
 
 
 def _check_mapping(workspace: Workspace) -> None:
-    """Every extract named under ``mapping:`` in the configuration is one we read."""
+    """``mapping:`` names only extracts we read, their columns and their codes."""
+    where = workspace.root / CONFIG_FILENAME
     unknown = sorted(set(workspace.config.mapping) - set(CONTRACTS))
     if unknown:
         raise ConfigError(
-            f"mapping: {', '.join(repr(name) for name in unknown)} in "
-            f"{workspace.root / CONFIG_FILENAME} is not an extract; the extracts are "
-            f"{', '.join(CONTRACTS)}."
+            f"mapping: {', '.join(repr(name) for name in unknown)} in {where} is not an "
+            f"extract; the extracts are {', '.join(CONTRACTS)}."
         )
+    for source, written in workspace.config.mapping.items():
+        columns = {column.name: column for column in CONTRACTS[source].columns}
+        key = f"mapping: {source}:"
+        for target in [*written.columns.values(), *written.codes]:
+            if target not in columns:
+                raise ConfigError(
+                    f"{key} {target!r} in {where} is not a column of {source}; its columns "
+                    f"are {', '.join(columns)}."
+                )
+        for column, codes in written.codes.items():
+            allowed = columns[column].codes
+            wrong = sorted(code for code in codes.values() if allowed and code not in allowed)
+            if wrong:
+                raise ConfigError(
+                    f"{key} codes: {column}: {', '.join(map(repr, wrong))} in {where} is not "
+                    f"a code of {column}; its codes are {', '.join(allowed)}."
+                )
 
 
 def _refuse_too_much_quarantine(reports: list[FileReport], largest_share: float) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from cmooe_risk.contracts import Contract
+from cmooe_risk.config import ExtractMapping
+from cmooe_risk.contracts import Column, Contract
 from cmooe_risk.errors import ContractError, InputDataError
 from cmooe_risk.warehouse import fetch_all, fetch_scalar
 
@@ -116,23 +117,25 @@ def read_raw(
     path: Path,
     fmt: str,
     *,
-    encoding: str = "utf-8",
-    delimiter: str = ",",
+    mapping: ExtractMapping | None = None,
     scratch: Path | None = None,
 ) -> RawExtract:
     """Read one extract into ``raw_<source>`` (all text, plus ``_row``) and check its header.
 
-    A CSV file in another declared ``encoding`` is first written out as UTF-8 in a
-    temporary directory under ``scratch`` (DuckDB reads UTF-8), and removed once read.
-    Its line numbers stay those of the original.
+    ``mapping`` says how the file is written when it is not as the contract describes:
+    its encoding and delimiter, its own column names, local codes and date format. A CSV
+    file in another encoding is first written out as UTF-8 in a temporary directory under
+    ``scratch`` (DuckDB reads UTF-8), and removed once read; its line numbers stay those
+    of the original.
     """
-    if fmt != "csv" or encoding in _UTF8:
-        return _read_raw(con, contract, path, fmt, path, encoding, delimiter)
+    mapping = mapping or ExtractMapping()
+    if fmt != "csv" or mapping.encoding in _UTF8:
+        return _read_raw(con, contract, path, fmt, path, mapping)
     if scratch is not None:
         scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".decoded-", dir=scratch) as directory:
-        text = transcode_to_utf8(path, encoding, Path(directory) / path.name)
-        return _read_raw(con, contract, path, fmt, text, encoding, delimiter)
+        text = transcode_to_utf8(path, mapping.encoding, Path(directory) / path.name)
+        return _read_raw(con, contract, path, fmt, text, mapping)
 
 
 def transcode_to_utf8(path: Path, encoding: str, target: Path) -> Path:
@@ -194,10 +197,10 @@ def _read_raw(
     path: Path,
     fmt: str,
     text_path: Path,
-    encoding: str,
-    delimiter: str,
+    mapping: ExtractMapping,
 ) -> RawExtract:
     """``read_raw`` of ``path``, whose text (for CSV) is read from ``text_path`` as UTF-8."""
+    encoding, delimiter = mapping.encoding, mapping.delimiter
     table = f"raw_{contract.name}"
     rejects = f"rejects_{contract.name}"
     scan = f"rejects_scan_{contract.name}"
@@ -212,7 +215,9 @@ def _read_raw(
             "columns = {columns})"
         )
     header = _header(con, path, fmt, text_path, delimiter)
-    normalised = [name.strip().lstrip("\ufeff").strip().lower() for name in header]
+    normalised = _renamed(
+        [name.strip().lstrip("\ufeff").strip().lower() for name in header], mapping, path
+    )
     duplicated = sorted({name for name in normalised if normalised.count(name) > 1})
     if duplicated:
         raise ContractError(
@@ -225,12 +230,15 @@ def _read_raw(
             f"{path.name} is missing required column(s): {', '.join(missing)}. "
             f"Expected columns: {', '.join(contract.column_names)}. Nothing was loaded."
         )
-    known = {column.name for column in contract.columns}
+    columns = {column.name: column for column in contract.columns}
+    known = set(columns)
     source_types: dict[str, str] = {}
     if fmt == "csv":
         column_spec = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
         selected = ", ".join(
-            f'"c{i}" AS "{name}"' for i, name in enumerate(normalised) if name in known
+            f'{_mapped(f"c{i}", columns[name], mapping)} AS "{name}"'
+            for i, name in enumerate(normalised)
+            if name in known
         )
         # CSV is read once and kept: re-reading text is slow, and the reader's rejects
         # (malformed lines) must be collected exactly once.
@@ -241,12 +249,12 @@ def _read_raw(
     else:
         types = dict(_parquet_types(con, path))
         selected = ", ".join(
-            f'"{original}" AS "{name}"'
+            f'{_mapped(original, columns[name], mapping)} AS "{name}"'
             for original, name in zip(header, normalised, strict=True)
             if name in known
         )
         source_types = {
-            name: types[original]
+            name: "VARCHAR" if _is_mapped(columns[name], mapping) else types[original]
             for original, name in zip(header, normalised, strict=True)
             if name in known
         }
@@ -276,6 +284,65 @@ def _read_raw(
         ignored_columns=tuple(name for name in normalised if name not in known),
         source_types=source_types,
     )
+
+
+def _renamed(normalised: list[str], mapping: ExtractMapping, path: Path) -> list[str]:
+    """The header's names with ``mapping.columns`` applied (matched like the header)."""
+    renames = {name.strip().lower(): target for name, target in mapping.columns.items()}
+    absent = sorted(name for name in renames if name not in normalised)
+    if absent:
+        raise ContractError(
+            f"{path.name} has no column {', '.join(map(repr, absent))}, which the mapping "
+            f"in cmooe-risk.yaml renames; its columns are {', '.join(normalised)}. "
+            "Nothing was loaded."
+        )
+    return [renames.get(name, name) for name in normalised]
+
+
+#: The one column that holds a birth date, as yyyy-mm only.
+_BIRTH_MONTH = "year_month_of_birth"
+
+
+def _is_mapped(column: Column, mapping: ExtractMapping) -> bool:
+    dated = column.dtype in ("date", "timestamp") and mapping.date_format is not None
+    birth = column.name == _BIRTH_MONTH and _BIRTH_MONTH in mapping.columns.values()
+    return dated or birth or column.name in mapping.codes
+
+
+def _mapped(reference: str, column: Column, mapping: ExtractMapping) -> str:
+    """SQL for one raw column with the mapping's local codes and date format applied.
+
+    A value that a mapping does not recognise is kept as it is, so the contract's rules
+    quarantine it with the usual rule (an unknown code, a bad date) rather than losing it.
+    """
+    value = '"' + reference.replace('"', '""') + '"'
+    if not _is_mapped(column, mapping):
+        return value
+    text = f"trim(CAST({value} AS VARCHAR))"
+    if column.name in mapping.codes:
+        cases = " ".join(
+            f"WHEN {_literal(local.strip())} THEN {_literal(code)}"
+            for local, code in mapping.codes[column.name].items()
+        )
+        text = f"(CASE {text} {cases} ELSE {text} END)"
+    if column.dtype in ("date", "timestamp") and mapping.date_format is not None:
+        iso = "%Y-%m-%d" if column.dtype == "date" else "%Y-%m-%d %H:%M:%S"
+        parsed = f"try_strptime({text}, {_literal(mapping.date_format)})"
+        text = f"coalesce(strftime({parsed}, {_literal(iso)}), {text})"
+    if column.name == _BIRTH_MONTH and _BIRTH_MONTH in mapping.columns.values():
+        # A full date of birth mapped here keeps only its year and month: the day never
+        # reaches the warehouse, the quarantine file or a log.
+        formats = [mapping.date_format] if mapping.date_format else []
+        parsed = ", ".join(
+            f"try_strptime({text}, {_literal(pattern)})"
+            for pattern in [*formats, "%d/%m/%Y", "%Y-%m-%d"]
+        )
+        text = f"coalesce(strftime(coalesce({parsed}), '%Y-%m'), {text})"
+    return text
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _malformed_lines(
