@@ -171,11 +171,20 @@ class ExtractMapping(_Strict):
     @classmethod
     def _known_encoding(cls, value: str) -> str:
         try:
-            return codecs.lookup(value).name
+            codec = codecs.lookup(value)
         except LookupError:
-            raise ValueError(
-                f"unknown encoding {value!r}; e.g. {', '.join(ENCODING_EXAMPLES)}"
-            ) from None
+            codec = None
+        # codecs also knows hex, base64, rot13, zlib...: not ways of writing text
+        if codec is None or not getattr(codec, "_is_text_encoding", True):
+            raise ValueError(f"unknown encoding {value!r}; e.g. {', '.join(ENCODING_EXAMPLES)}")
+        return codec.name
+
+    @field_validator("delimiter")
+    @classmethod
+    def _usable_delimiter(cls, value: str) -> str:
+        if value in ('"', "\n", "\r"):
+            raise ValueError(f"{value!r} cannot separate values: it quotes or ends lines")
+        return value
 
 
 class IngestConfig(_Strict):

@@ -140,6 +140,8 @@ def test_a_malformed_line_says_why_in_the_quarantine_file(
             "'FIX' in .* is not a code",
         ),
         ("mapping:\n  schools:\n    date_format: dd/mm/yyyy\n", "no %-directive"),
+        ("mapping:\n  schools:\n    encoding: hex\n", "unknown encoding 'hex'"),
+        ("mapping:\n  schools:\n    delimiter: '\"'\n", "cannot separate values"),
         ("mapping:\n  schools:\n    delimiter: ';;'\n", "delimiter"),
         ("ingest:\n  max_quarantine_share: 2\n", "max_quarantine_share"),
     ],
@@ -351,3 +353,70 @@ def test_a_full_date_of_birth_mapped_to_the_birth_month_keeps_only_year_and_mont
     stored = warehouse_snapshot(mapped.warehouse_path)
     assert "17/" not in repr(stored)
     assert "Brien" not in repr(stored)
+
+
+def _pupils_with_birth_dates(extracts: Path, dates: dict[int, str]) -> None:
+    """pupils.csv with a 'DOB' column in place of year_month_of_birth; ``dates`` by row."""
+    header, rows = read_rows(extracts / "pupils.csv")
+    for index, row in enumerate(rows):
+        year, month = row.pop("year_month_of_birth").split("-")
+        row["DOB"] = dates.get(index, f"15/{month}/{year} 00:00")  # as Excel exports them
+    write_rows(
+        extracts / "pupils.csv", [c if c != "year_month_of_birth" else "DOB" for c in header], rows
+    )
+
+
+def test_an_unreadable_date_of_birth_is_quarantined_without_its_digits(
+    workspace: Workspace, mini_la: Path
+) -> None:
+    _pupils_with_birth_dates(mini_la, {0: "31/02/2014"})
+    mapped = _configure(workspace, "mapping:\n  pupils:\n    columns: {DOB: year_month_of_birth}\n")
+    report = ingest(mapped, mini_la, extract_date=EXTRACT_DATE, accept_quarantine=True)
+    pupils = next(item for item in report.files if item.source == "pupils")
+    assert pupils.quarantined == 1
+    quarantined = (Path(report.output_dir) / "quarantine" / "pupils.csv").read_text(
+        encoding="utf-8"
+    )
+    assert "unreadable date of birth" in quarantined
+    assert "31/02" not in quarantined
+
+
+def test_the_same_files_through_another_mapping_are_loaded_again(
+    workspace: Workspace, mini_la: Path
+) -> None:
+    first = ingest(workspace, mini_la, extract_date=EXTRACT_DATE)
+    remapped = _configure(workspace, "mapping:\n  schools:\n    encoding: latin-1\n")
+    second = ingest(remapped, mini_la, extract_date=EXTRACT_DATE)
+    assert second.run_id != first.run_id
+    assert not any("already loaded" in warning for warning in second.warnings)
+
+
+def test_a_date_not_in_the_declared_format_is_quarantined_not_misread(
+    workspace: Workspace, mini_la: Path
+) -> None:
+    header, rows = read_rows(mini_la / "exclusions.csv")
+    for row in rows:  # dd/mm/yyyy -> mm/dd/yyyy, as a US-configured system writes
+        day, month, year = row["start_date"].split("/")
+        row["start_date"] = f"{month}/{day}/{year}"
+    rows[0]["start_date"] = "13/02/2026"  # not a month-first date
+    write_rows(mini_la / "exclusions.csv", header, rows)
+    mapped = _configure(workspace, "mapping:\n  exclusions:\n    date_format: '%m/%d/%Y'\n")
+    report = ingest(mapped, mini_la, extract_date=EXTRACT_DATE, accept_quarantine=True)
+    exclusions = next(item for item in report.files if item.source == "exclusions")
+    assert exclusions.quarantined == 1, exclusions.rule_counts
+
+
+def test_an_undeclared_utf16_file_is_told_to_declare_utf16(
+    workspace: Workspace, mini_la: Path
+) -> None:
+    _rename_first_school(mini_la, "utf-16")
+    with pytest.raises(InputDataError, match="encoding: utf-16"):
+        ingest(workspace, mini_la, extract_date=EXTRACT_DATE)
+
+
+def test_a_rename_onto_a_column_the_file_has_is_named(workspace: Workspace, mini_la: Path) -> None:
+    mapped = _configure(workspace, "mapping:\n  schools:\n    columns: {phase: name}\n")
+    with pytest.raises(
+        InputDataError, match=r"renames 'phase' to 'name', but schools\.csv already"
+    ):
+        ingest(mapped, mini_la, extract_date=EXTRACT_DATE)

@@ -87,6 +87,9 @@ def ingest(
             f"{today.isoformat()}): give the date the extract was taken."
         )
     _check_mapping(workspace)
+    # decoded copies an ingest killed mid-read left behind (they hold raw UPNs)
+    for leftover in (workspace.root / ".cmooe").glob(".decoded-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     if reid_map is not None and reid_map.suffix.lower() not in (".csv", ".parquet"):
         raise InputDataError(f"--reid-map must end in .csv or .parquet, got {reid_map.name}.")
     started = datetime.now(UTC)
@@ -112,7 +115,7 @@ def ingest(
                         mapping=written,
                         scratch=workspace.root / ".cmooe",
                     )
-            fingerprint = _fingerprint(extracts, extract_date, key)
+            fingerprint = _fingerprint(extracts, extract_date, key, workspace.config.mapping)
             if not force and _same_as_last_load(con, fingerprint):
                 return _report_of_last_load(con, workspace, fingerprint)
 
@@ -230,7 +233,9 @@ def _refuse_too_much_quarantine(reports: list[FileReport], largest_share: float)
     )
 
 
-def _fingerprint(extracts: dict[str, RawExtract], extract_date: date, key: PseudonymKey) -> str:
+def _fingerprint(
+    extracts: dict[str, RawExtract], extract_date: date, key: PseudonymKey, mapping: dict
+) -> str:
     """Identifies a load: same files, extract date, key, contracts and precomputed features.
 
     A change to the precompute SQL in features/ changes it too, so re-running ingest on
@@ -239,6 +244,8 @@ def _fingerprint(extracts: dict[str, RawExtract], extract_date: date, key: Pseud
     from cmooe_risk import __version__
 
     parts = [f"{name}:{extract.sha256}" for name, extract in sorted(extracts.items())]
+    # the same files read through another mapping (a date format, a code) load differently
+    parts.append(json.dumps({k: v.model_dump() for k, v in mapping.items()}, sort_keys=True))
     parts += [extract_date.isoformat(), key.pseudonymise("fingerprint"), __version__]
     parts.append(f"precompute:{definitions_fingerprint()}")
     return PseudonymKey(b"cmooe-ingest-fingerprint", "fixed").pseudonymise("|".join(parts))

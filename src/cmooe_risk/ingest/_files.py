@@ -176,19 +176,38 @@ def transcode_to_utf8(path: Path, encoding: str, target: Path) -> Path:
 
 def _undecodable(path: Path, line: int, byte: int, encoding: str, *, declared: bool) -> str:
     """Why a file cannot be read as ``encoding``, and how to say what it is."""
+    source = path.stem.lower()  # files are matched to contracts ignoring case
     if declared:
         return (
             f"{path.name} line {line}: byte 0x{byte:02X} is not valid {encoding} text, the "
-            f"encoding declared for it in cmooe-risk.yaml (mapping: {path.stem}: encoding). "
+            f"encoding declared for it in cmooe-risk.yaml (mapping: {source}: encoding). "
             "Check which encoding the system that exported it uses. Nothing was loaded."
         )
+    likely, hint = (
+        ("utf-16", "Excel's 'Unicode text'")
+        if _looks_utf16(path)
+        else (
+            "cp1252",
+            "Excel's plain 'CSV' on Windows is cp1252",
+        )
+    )
     return (
         f"{path.name} line {line}: byte 0x{byte:02X} is not UTF-8 text, so the file is in "
         "another encoding. Export it as 'CSV UTF-8', or declare its encoding in "
-        f"cmooe-risk.yaml (Excel's plain 'CSV' on Windows is cp1252):\n"
-        f"  mapping:\n    {path.stem}:\n      encoding: cp1252\n"
+        f"cmooe-risk.yaml ({hint}):\n"
+        f"  mapping:\n    {source}:\n      encoding: {likely}\n"
         "Nothing was loaded."
     )
+
+
+def _looks_utf16(path: Path) -> bool:
+    """A UTF-16 byte-order mark, or the zero bytes UTF-16 puts beside ASCII letters."""
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(4096)
+    except OSError:
+        return False
+    return start.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in start
 
 
 def _read_raw(
@@ -296,11 +315,31 @@ def _renamed(normalised: list[str], mapping: ExtractMapping, path: Path) -> list
             f"in cmooe-risk.yaml renames; its columns are {', '.join(normalised)}. "
             "Nothing was loaded."
         )
+    kept = {name for name in normalised if name not in renames}
+    clashes = sorted(
+        f"{name!r} to {target!r}" for name, target in renames.items() if target in kept
+    )
+    if clashes:
+        raise ContractError(
+            f"The mapping in cmooe-risk.yaml renames {', '.join(clashes)}, but "
+            f"{path.name} already has a column of that name. Nothing was loaded."
+        )
     return [renames.get(name, name) for name in normalised]
 
 
 #: The one column that holds a birth date, as yyyy-mm only.
 _BIRTH_MONTH = "year_month_of_birth"
+#: How MIS and Excel exports write a full date of birth, with or without a time.
+_BIRTH_DATES = (
+    "%d/%m/%Y",
+    "%Y-%m-%d",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+)
 
 
 def _is_mapped(column: Column, mapping: ExtractMapping) -> bool:
@@ -328,16 +367,27 @@ def _mapped(reference: str, column: Column, mapping: ExtractMapping) -> str:
     if column.dtype in ("date", "timestamp") and mapping.date_format is not None:
         iso = "%Y-%m-%d" if column.dtype == "date" else "%Y-%m-%d %H:%M:%S"
         parsed = f"try_strptime({text}, {_literal(mapping.date_format)})"
-        text = f"coalesce(strftime({parsed}, {_literal(iso)}), {text})"
+        # Not in the declared format: kept if ISO, else marked so the date rule
+        # quarantines it (read as dd/mm/yyyy, 02/13/2024 would become a wrong date).
+        fallback = (
+            f"CASE WHEN regexp_matches({text}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+            f"THEN {text} ELSE 'not ' || {_literal(mapping.date_format)} || ': ' || {text} END"
+        )
+        text = f"coalesce(strftime({parsed}, {_literal(iso)}), {fallback})"
     if column.name == _BIRTH_MONTH and _BIRTH_MONTH in mapping.columns.values():
         # A full date of birth mapped here keeps only its year and month: the day never
-        # reaches the warehouse, the quarantine file or a log.
+        # reaches the warehouse, the quarantine file or a log. A value read as no date
+        # is replaced by a marker (the row is quarantined without it).
         formats = [mapping.date_format] if mapping.date_format else []
         parsed = ", ".join(
-            f"try_strptime({text}, {_literal(pattern)})"
-            for pattern in [*formats, "%d/%m/%Y", "%Y-%m-%d"]
+            f"try_strptime({text}, {_literal(pattern)})" for pattern in [*formats, *_BIRTH_DATES]
         )
-        text = f"coalesce(strftime(coalesce({parsed}), '%Y-%m'), {text})"
+        text = (
+            f"CASE WHEN {text} IS NULL OR {text} = '' THEN {text} "
+            f"WHEN regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}') THEN {text} "
+            f"ELSE coalesce(strftime(coalesce({parsed}), '%Y-%m'), 'unreadable date of birth') "
+            "END"
+        )
     return text
 
 
