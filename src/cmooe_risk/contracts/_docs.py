@@ -42,9 +42,9 @@ than rewriting it, declare how it is written, per extract, in `cmooe-risk.yaml` 
 |---|---|---|
 | `encoding` | the file's text encoding (CSV); default UTF-8 with or without a byte-order mark | `cp1252` |
 | `delimiter` | the character between values (CSV); default `,` | `";"` |
-| `columns` | the file's column names (matched ignoring case and surrounding spaces) and the contract column each holds; other columns are matched as they are, and extra ones are ignored. A full date of birth mapped to `year_month_of_birth` keeps only its year and month: the day is dropped as the file is read | `{UPN: pupil_id, DOB: year_month_of_birth}` |
+| `columns` | the file's column names (matched ignoring case and surrounding spaces) and the contract column each holds; other columns are matched as they are, and extra ones are ignored. A full date of birth mapped to `year_month_of_birth` (as `dd/mm/yyyy`, ISO, with or without a time, or in `date_format`) keeps only its year and month: the day is dropped as the file is read, and a value that is no date is quarantined as "unreadable date of birth", without its digits | `{UPN: pupil_id, DOB: year_month_of_birth}` |
 | `codes` | per contract column, the local values and the contract code each means; a value not listed is checked as it is (and quarantined with the column's code rule if it is not a code) | `{category: {Suspension: FIXD}}` |
-| `date_format` | how the file writes its dates and timestamps, as a strftime pattern, when it is neither `dd/mm/yyyy` nor `yyyy-mm-dd`; a value not in that format is checked as it is | `"%d.%m.%Y"` |
+| `date_format` | how the file writes its dates and timestamps, as a strftime pattern, when it is neither `dd/mm/yyyy` nor `yyyy-mm-dd`; a value in neither that format nor ISO is quarantined as a bad date (never read as `dd/mm/yyyy`: `02/13/2024` is not 2 of a 13th month) | `"%m/%d/%Y"` |
 
 A mapping for an extract that does not exist, a column the contract does not have, a code
 that is not in the column's code list, or any other key stops the command naming it (exit
