@@ -11,8 +11,6 @@ from typer.testing import CliRunner
 
 from cmooe_risk.cli import app
 
-run = run_cli
-
 
 def _command_paths() -> list[list[str]]:
     import typer.main
@@ -34,13 +32,13 @@ def test_help_works_on_every_command(path: list[str]) -> None:
 
 
 def test_version(tmp_path: Path) -> None:
-    result = run(["--version"], tmp_path)
+    result = run_cli(["--version"], tmp_path)
     assert result.returncode == 0
     assert result.stdout.startswith("cmooe-risk ")
 
 
 def test_ingest_success_prints_the_accounting_table(tmp_path: Path, mini_la: Path) -> None:
-    result = run(
+    result = run_cli(
         ["--workspace", "ws", "ingest", str(mini_la), "--extract-date", "2026-01-31"], tmp_path
     )
     assert result.returncode == 0, result.stderr
@@ -58,7 +56,7 @@ def test_missing_column_exits_4_with_one_paragraph_and_no_traceback(
         header,
         [{k: v for k, v in r.items() if k != "locality"} for r in rows],
     )
-    result = run(["-w", "ws", "ingest", str(mini_la)], tmp_path)
+    result = run_cli(["-w", "ws", "ingest", str(mini_la)], tmp_path)
     assert result.returncode == 4
     assert "Traceback" not in result.stderr + result.stdout
     assert "schools.csv" in result.stderr
@@ -123,7 +121,7 @@ def test_user_errors_have_documented_exit_codes(
         (tmp_path / "ws" / "cmooe-risk.yaml").write_text("colour: blue\n")
     if setup == "nokey":
         env["CMOOE_PSEUDONYM_KEY"] = ""
-    result = run(args, tmp_path, **env)
+    result = run_cli(args, tmp_path, **env)
     assert result.returncode == code, (result.stdout, result.stderr)
     assert needle in result.stderr
     assert "Traceback" not in result.stderr
@@ -134,11 +132,11 @@ def test_user_errors_have_documented_exit_codes(
 
 
 def test_keygen_refuses_to_overwrite(tmp_path: Path) -> None:
-    first = run(["-w", "ws", "keygen"], tmp_path)
+    first = run_cli(["-w", "ws", "keygen"], tmp_path)
     assert first.returncode == 0
     key_file = tmp_path / "ws" / ".cmooe" / "pseudonym.key"
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
-    second = run(["-w", "ws", "keygen"], tmp_path)
+    second = run_cli(["-w", "ws", "keygen"], tmp_path)
     assert second.returncode == 3
     assert "refusing to overwrite" in second.stderr
 
@@ -157,7 +155,7 @@ def test_verbose_shows_the_cause(tmp_path: Path) -> None:
         "register_events",
     ):
         (tmp_path / "x" / f"{name}.csv").write_text("a\n")
-    result = run(["-w", "ws", "--verbose", "ingest", "x"], tmp_path)
+    result = run_cli(["-w", "ws", "--verbose", "ingest", "x"], tmp_path)
     assert result.returncode == 4
     assert "Caused by" in result.stderr
     assert "Traceback" not in result.stderr

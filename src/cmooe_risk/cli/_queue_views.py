@@ -100,7 +100,7 @@ def _section(title: str, sentences: list[str]) -> None:
     _say("")
     _say(title, style="bold")
     if not sentences:
-        _say(f"{_INDENT[:2]}none")
+        _say("  none")
     for sentence in sentences:
         _say(
             textwrap.fill(
