@@ -53,7 +53,7 @@ PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dis
 demo: $(VENV)/.installed
 	$(BIN)/cmooe-risk --workspace $(WORKSPACE) demo $(DEMO_ARGS)
 
-# CI and make test: Hypothesis derandomised (tests/conftest.py), so a failure reproduces.
+# CI and make test: Hypothesis derandomised (tests/_hypothesis.py), so a failure reproduces.
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks

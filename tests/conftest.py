@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+import tests._hypothesis  # noqa: F401  (registers and loads the Hypothesis profile)
 from tests._postgres import PostgresUnavailable, temporary_postgres
 
 from cmooe_risk.config import Workspace
@@ -18,13 +19,6 @@ from cmooe_risk.demo import fixture_dir
 
 TEST_KEY = "test-key-0123456789abcdef"
 
-
-# Hypothesis: `make test` (and CI) use the "ci" profile: derandomised, so a red run
-# fails the same way on a developer's machine, with the blob to reproduce it printed.
-# Locally the default profile explores new examples each run.
-settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
-settings.register_profile("dev", deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 #: Fixtures that take more than a few seconds to build (a trained LA, a published week,
 #: a Spark session, a PostgreSQL server). A test using one is ``slow``: `make test-fast`
@@ -44,24 +38,28 @@ SLOW_FIXTURES = frozenset(
 
 
 #: The longest tests (each 15-120 s on the reference machine), as node id prefixes, in
-#: the order they should start. `make test` shares tests between two pytest-xdist workers:
-#: each takes half of the collected list, in order, and a worker that runs out takes tests
-#: from the end of the other's. A long test left near the end keeps one worker busy alone
-#: (the Spark scoring test once ran for the last 72 s of a run while the other worker sat
-#: idle), so these start first, one group at the head of each half; the short tests then
-#: fill in. Only the order changes: every test still runs.
-LEAD_FIRST_HALF = (
+#: groups, each group in the order its tests should start. `make test` shares tests
+#: between pytest-xdist workers: each takes an equal slice of the collected list, in
+#: order, and a worker that runs out takes tests from the end of another's. A long test
+#: left near the end keeps one worker busy alone (the Spark scoring test once ran for the
+#: last 72 s of a run while the other worker sat idle), so these start first: group i at
+#: the head of worker i's slice (with fewer workers, the last worker takes the remaining
+#: groups one after another); the short tests then fill in. Only the order changes:
+#: every test still runs.
+LEADING_GROUPS = (
     # the first notebook builds the trained LA (tests/_trained.py) that the others reuse
-    "tests/notebooks/test_notebooks.py::test_the_notebook_runs_top_to_bottom",
-)
-LEAD_SECOND_HALF = (
-    "tests/features/test_spark_parity.py::test_spark_features_equal_duckdb_features",
-    "tests/features/test_leakage.py::",
-    "tests/ingest/test_fuzz.py::",
-    "tests/features/test_precompute.py::test_edited_mini_la",
-    # needs the trained LA: by now the other worker has built it
-    "tests/score/test_spark_scoring.py::",
-    "tests/train/test_fairness.py::test_the_audit_finds_injected_recording_bias",
+    ("tests/notebooks/test_notebooks.py::test_the_notebook_runs_top_to_bottom",),
+    (
+        "tests/features/test_spark_parity.py::test_spark_features_equal_duckdb_features",
+        "tests/features/test_leakage.py::",
+        "tests/features/test_precompute.py::test_edited_mini_la",
+    ),
+    (
+        "tests/train/test_fairness.py::test_the_audit_finds_injected_recording_bias",
+        "tests/ingest/test_fuzz.py::",
+        # needs the trained LA: by now another worker has built it
+        "tests/score/test_spark_scoring.py::",
+    ),
 )
 
 
@@ -69,21 +67,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-    items[:] = _longest_first(items)
+    items[:] = _longest_first(items, _worker_count(config))
 
 
-def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
-    """``items`` with each half led by its long tests (LEAD_FIRST_HALF, LEAD_SECOND_HALF)."""
+def _worker_count(config: pytest.Config) -> int:
+    """How many pytest-xdist workers share the run (1 without xdist)."""
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None:  # a worker: the controller says how many there are
+        return int(worker_input["workercount"])
+    workers = getattr(config.option, "numprocesses", None)
+    return workers if isinstance(workers, int) and workers > 0 else 1
+
+
+def _longest_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """``items`` with each worker's slice led by its long tests (:data:`LEADING_GROUPS`)."""
 
     def leading(prefixes: tuple[str, ...]) -> list[pytest.Item]:
         return [item for prefix in prefixes for item in items if item.nodeid.startswith(prefix)]
 
-    first, second = leading(LEAD_FIRST_HALF), leading(LEAD_SECOND_HALF)
-    chosen = {id(item) for item in first + second}
-    rest = [item for item in items if id(item) not in chosen]
-    # the first half is exactly half the list, as pytest-xdist deals it to the first worker
-    fill = max(0, len(items) // 2 - len(first))
-    return first + rest[:fill] + second + rest[fill:]
+    heads: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for index, group in enumerate(LEADING_GROUPS):
+        heads[min(index, workers - 1)].extend(leading(group))
+    chosen = {id(item) for head in heads for item in head}
+    rest = iter(item for item in items if id(item) not in chosen)
+    ordered: list[pytest.Item] = []
+    for worker, head in enumerate(heads):
+        # worker i's slice starts at i * len // workers, as pytest-xdist deals them out
+        end = (worker + 1) * len(items) // workers
+        ordered.extend(head)
+        ordered.extend(itertools.islice(rest, max(0, end - len(ordered))))
+    ordered.extend(rest)
+    return ordered
 
 
 @pytest.fixture(autouse=True)

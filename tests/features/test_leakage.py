@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests._hypothesis import examples
 from tests.features._build import both_frames
 from tests.features._edits import MONDAYS, apply_edit, edits_after
 
@@ -44,7 +45,7 @@ def _baseline(t: date) -> pd.DataFrame:
 
 @pytest.mark.slow  # an ingest and a feature build per example
 @settings(
-    max_examples=30,
+    max_examples=examples(30),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

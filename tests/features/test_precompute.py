@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests._hypothesis import examples
 from tests.features._edits import MONDAYS, apply_edit, edits_after
 
 from cmooe_risk.config import Workspace
@@ -146,7 +147,7 @@ def test_batched_precompute_gives_the_same_tables(
 
 @pytest.mark.slow  # an ingest per example
 @settings(
-    max_examples=12,
+    max_examples=examples(12),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests._hypothesis import examples
 from tests.ingest._snapshot import warehouse_snapshot
 
 from cmooe_risk.config import Workspace
@@ -95,7 +96,7 @@ def loaded_workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ob
 
 @pytest.mark.slow  # an ingest per example
 @settings(
-    max_examples=30,
+    max_examples=examples(30),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
