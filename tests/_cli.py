@@ -11,9 +11,14 @@ from tests.conftest import TEST_KEY
 
 
 def run_cli(
-    args: list[str], cwd: Path, *, environment: dict[str, str] | None = None, **env: str
+    args: list[str],
+    cwd: Path,
+    *,
+    environment: dict[str, str] | None = None,
+    stdin: str | None = None,
+    **env: str,
 ) -> subprocess.CompletedProcess:
-    """``python -m cmooe_risk ARGS`` in ``cwd``; output captured.
+    """``python -m cmooe_risk ARGS`` in ``cwd``; output captured, ``stdin`` typed in.
 
     The environment is this one (or ``environment``, whole) with the tests' key, a wide
     console and ``env`` on top.
@@ -24,6 +29,7 @@ def run_cli(
         [sys.executable, "-m", "cmooe_risk", *args],
         cwd=cwd,
         env=environment,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,

@@ -21,7 +21,7 @@ TEST_KEY = "test-key-0123456789abcdef"
 
 
 #: Fixtures that take more than a few seconds to build (a trained LA, a published week,
-#: a Spark session, a PostgreSQL server). A test using one is ``slow``: `make test-fast`
+#: a Spark session, a PostgreSQL server, a browser). A test using one is ``slow``: `make test-fast`
 #: leaves it out; `make test` runs everything.
 SLOW_FIXTURES = frozenset(
     {
@@ -33,6 +33,7 @@ SLOW_FIXTURES = frozenset(
         "published",
         "spark",
         "postgres_url",
+        "browser",
     }
 )
 
@@ -155,8 +156,9 @@ def write_rows(path: Path, header: list[str], rows: list[dict[str, str]]) -> Non
         writer.writerows(rows)
 
 
-# Session fixtures shared across test packages: one Spark session (starting a JVM costs
-# seconds) and a small trained LA, trained once.
+# Fixtures shared across test packages: one Spark session (starting a JVM costs
+# seconds), a small trained LA, trained once, and headless Chromium.
+from tests._browser import browser  # noqa: E402, F401
 from tests._spark import spark  # noqa: E402, F401
 from tests._trained import (  # noqa: E402, F401
     champions,

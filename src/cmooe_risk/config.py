@@ -245,6 +245,42 @@ class QueueConfig(_Strict):
         return dict(sorted(value.items(), key=lambda item: -item[1]))
 
 
+class WebConfig(_Strict):
+    """The caseworkers' web queue (``cmooe-risk serve``); see ``docs/web.md``."""
+
+    session_idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="A session with no request for this long ends."
+    )
+    session_max_hours: int = Field(
+        10, ge=1, le=7 * 24, description="A session ends this long after sign-in, however used."
+    )
+    https: bool = Field(
+        False,
+        description="Served over HTTPS (behind a TLS reverse proxy): session cookies are then "
+        "`Secure` and pages ask browsers to use HTTPS only.",
+    )
+    trusted_header: str | None = Field(
+        None,
+        description="Single sign-on: the request header (e.g. `X-Remote-User`) in which a "
+        "reverse proxy puts the signed-in account name. Off unless set; trusted only from "
+        "`trusted_proxies`.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of the reverse proxies whose `trusted_header` is believed.",
+    )
+    page_size: int = Field(50, ge=10, le=500, description="Items per page of a queue.")
+
+    @model_validator(mode="after")
+    def _header_needs_proxies(self) -> Self:
+        if self.trusted_header and not self.trusted_proxies:
+            raise ValueError(
+                "trusted_header needs trusted_proxies: the addresses of the reverse proxies "
+                "allowed to set it (anyone else could send the header themselves)"
+            )
+        return self
+
+
 class FairnessConfig(BaseModel):
     """When the audit suppresses a group, what it compares groups with, and when it flags.
 
@@ -369,6 +405,7 @@ class WorkspaceConfig(_Strict):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     queue: QueueConfig = Field(default_factory=QueueConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     mapping: dict[str, ExtractMapping] = Field(
         default_factory=dict,
         description="Per extract (its contract name, e.g. `schools`), how its file is written: "

@@ -127,6 +127,7 @@ def run_demo(
         result.next_steps.append(
             f"Meeting packs again: cmooe-risk -w {workspace.root} report --out {packs_dir}"
         )
+        result.next_steps += _demo_account(workspace, sorted(pack.locality for pack in packs))
     result.next_steps += [
         f"MLflow runs and registered models: mlflow ui --backend-store-uri "
         f"{workspace.mlflow_tracking_uri}",
@@ -136,6 +137,41 @@ def run_demo(
         "--pupils 20000 --years 2 --seed 11 --out DIR --check",
     ]
     return result
+
+
+#: The web queue's demo account: a caseworker of the demo LA's first locality.
+DEMO_ACCOUNT = "demo-caseworker"
+
+
+def _demo_account(workspace: Workspace, localities: list[str]) -> list[str]:
+    """A caseworker account for the web queue, with a fresh random password, and how to
+    sign in. Synthetic data only: the password is printed so that the demo can be tried."""
+    import secrets
+
+    from cmooe_risk.queue import add_account, list_accounts, open_store, reset_password
+
+    if not localities:
+        return []
+    store = open_store(workspace)
+    password = secrets.token_urlsafe(12)
+    if any(a.username == DEMO_ACCOUNT for a in list_accounts(store)):
+        reset_password(store, DEMO_ACCOUNT, password, by="cmooe-risk demo")
+    else:
+        add_account(
+            store,
+            DEMO_ACCOUNT,
+            role="caseworker",
+            localities=(localities[0],),
+            password=password,
+            by="cmooe-risk demo",
+        )
+    store.engine.dispose()
+    return [
+        f"The caseworkers' web queue: cmooe-risk -w {workspace.root} serve, then open "
+        f"http://127.0.0.1:8080/ and sign in as {DEMO_ACCOUNT} (a caseworker of "
+        f"{localities[0]}) with the password {password} (a demo account on synthetic "
+        "data; real accounts: cmooe-risk users add, docs/web.md)",
+    ]
 
 
 def _scoring_next_steps(workspace: Workspace, scored) -> list[str]:

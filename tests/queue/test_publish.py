@@ -186,7 +186,7 @@ def test_known_cases_enter_the_queue_apart_from_the_ranked_list(store):
     assert items["k"]["rank"] == 2
 
 
-def test_a_version_1_database_is_migrated_in_place(tmp_path):
+def test_a_version_1_database_is_migrated_in_place_to_the_current_version(tmp_path):
     import sqlalchemy as sa
 
     from cmooe_risk.config import Workspace
@@ -208,7 +208,7 @@ def test_a_version_1_database_is_migrated_in_place(tmp_path):
         version_1 = [
             sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
             for c in queue_items.columns
-            if c.name != "section"
+            if c.name not in ("section", "version")  # added by versions 2 and 3
         ]
         sa.Table("queue_items", sa.MetaData(), *version_1).create(connection)
     engine.dispose()
@@ -218,11 +218,15 @@ def test_a_version_1_database_is_migrated_in_place(tmp_path):
             connection.exec_driver_sql(
                 "SELECT value FROM schema_info WHERE key = 'schema_version'"
             ).scalar_one()
-            == "2"
+            == "3"
         )
         assert connection.exec_driver_sql("SELECT section FROM run_items").scalar_one() == "list"
+        tables = sa.inspect(connection).get_table_names()
+        assert {"accounts", "sign_in_failures"} <= set(tables)
     publish(store, first_week(), CONFIG)
-    assert set(items_by_pupil(store)) == {"a", "b", "d"}
+    items = items_by_pupil(store)
+    assert set(items) == {"a", "b", "d"}
+    assert {item["version"] for item in items.values()} == {0}
     store.engine.dispose()
 
 

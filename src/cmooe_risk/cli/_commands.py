@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
         _report,
         _score,
         _train,
+        _web,
     )
 
     for module in (
@@ -31,6 +32,7 @@ def register(app: typer.Typer) -> None:
         _audit,
         _keygen,
         _docs,
+        _web,
         _demo,
     ):
         module.register(app)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +30,15 @@ from cmooe_risk.queue._store import QueueStore, now_utc
 
 __all__ = [
     "ITEM_COLUMNS",
+    "SORTS",
     "TOUCHED_STATUSES",
+    "EditConflictError",
     "ExportResult",
     "ItemDetail",
+    "ItemPage",
     "export_items",
     "list_items",
+    "page_items",
     "show_item",
     "update_item",
 ]
@@ -61,6 +66,7 @@ ITEM_COLUMNS = (
     "as_of",
     "opened_as_of",
     "model_version",
+    "version",
 )
 OUTCOMES = ("permanent_exclusion", "missing_education")
 KNOWN_CASE = SECTIONS[1]
@@ -90,6 +96,7 @@ def list_items(
     status: str | None = None,
     include_unlisted: bool = False,
     actor: str | None = None,
+    scope: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """The queue, ranked within locality and outcome, as :data:`ITEM_COLUMNS`.
 
@@ -102,11 +109,14 @@ def list_items(
         someone's work), and pupils who left the roll.
     actor : str, optional
         Who listed, for the audit log; default the login name.
+    scope : collection of str, optional
+        The localities the actor may see (a web account's); None means every locality.
+        Enforced in the query: nothing outside it is read.
     """
     _check_choice(outcome, OUTCOMES, "outcome")
     _check_choice(status, STATUSES, "status")
     with store.transaction() as connection:
-        frame = _select_items(connection, locality, outcome, status, include_unlisted)
+        frame = _select_items(connection, locality, outcome, status, include_unlisted, scope=scope)
         store.log(
             connection,
             "list",
@@ -119,9 +129,37 @@ def list_items(
 
 
 def _select_items(
-    connection, locality, outcome, status, include_unlisted, *, item_id: int | None = None
+    connection,
+    locality,
+    outcome,
+    status,
+    include_unlisted,
+    *,
+    item_id: int | None = None,
+    scope: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """The items matching the filters, with each one's latest caseworker note."""
+    query = _filtered(
+        _items_with_last_note(),
+        locality=locality,
+        outcome=outcome,
+        status=status,
+        include_unlisted=include_unlisted,
+        item_id=item_id,
+        scope=scope,
+    )
+    # the ranked list first, then the known cases
+    query = query.order_by(
+        queue_items.c.locality,
+        queue_items.c.outcome,
+        queue_items.c.section.desc(),
+        queue_items.c.rank,
+    )
+    return _frame(connection.execute(query).mappings().all())
+
+
+def _items_with_last_note():
+    """Every item's columns and its latest caseworker note (not the weekly job's)."""
     notes = (
         select(status_history.c.item_id, func.max(status_history.c.history_id).label("last"))
         .where(status_history.c.run_id.is_(None))
@@ -133,9 +171,30 @@ def _select_items(
         .join(notes, status_history.c.history_id == notes.c.last)
         .subquery()
     )
-    query = select(queue_items, last_note.c.last_note).outerjoin(
+    return select(queue_items, last_note.c.last_note).outerjoin(
         last_note, queue_items.c.item_id == last_note.c.item_id
     )
+
+
+def _filtered(
+    query,
+    *,
+    locality=None,
+    outcome=None,
+    status=None,
+    include_unlisted=False,
+    item_id=None,
+    scope=None,
+    band=None,
+    urn=None,
+):
+    """``query`` restricted to the filters; ``scope`` (allowed localities) always applies."""
+    if scope is not None:  # an account's localities: an item outside them is never read
+        query = query.where(queue_items.c.locality.in_(sorted(scope)))
+    if band is not None:
+        query = query.where(queue_items.c.band == band)
+    if urn is not None:
+        query = query.where(queue_items.c.urn == urn)
     if locality is not None:
         query = query.where(queue_items.c.locality == locality)
     if outcome is not None:
@@ -153,18 +212,102 @@ def _select_items(
             | (queue_items.c.section == KNOWN_CASE)
             | queue_items.c.status.in_(TOUCHED_STATUSES)
         )
-    # the ranked list first, then the known cases
-    query = query.order_by(
-        queue_items.c.locality,
-        queue_items.c.outcome,
-        queue_items.c.section.desc(),
-        queue_items.c.rank,
-    )
-    rows = connection.execute(query).mappings().all()
+    return query
+
+
+def _frame(rows) -> pd.DataFrame:
     frame = pd.DataFrame([dict(row) for row in rows], columns=list(ITEM_COLUMNS))
     for column in ("reasons", "protective", "changes"):
         frame[column] = frame[column].map(json.loads)
     return frame
+
+
+#: How :func:`page_items` can order a page: name -> columns (the ranked list by default).
+SORTS = {
+    "rank": (queue_items.c.outcome, queue_items.c.section.desc(), queue_items.c.rank),
+    "risk": (queue_items.c.risk.desc(), queue_items.c.rank),
+    "school": (queue_items.c.urn, queue_items.c.outcome, queue_items.c.rank),
+    "status": (queue_items.c.status, queue_items.c.outcome, queue_items.c.rank),
+    "year": (queue_items.c.year_group, queue_items.c.outcome, queue_items.c.rank),
+    "updated": (queue_items.c.updated_at.desc(), queue_items.c.rank),
+}
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """One page of a queue: :func:`page_items`'s result."""
+
+    #: the page's items, as :data:`ITEM_COLUMNS`
+    items: pd.DataFrame
+    #: items matching the filters, on every page
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def page_items(
+    store: QueueStore,
+    *,
+    scope: Collection[str] | None,
+    actor: str,
+    outcome: str | None = None,
+    status: str | None = None,
+    band: str | None = None,
+    urn: str | None = None,
+    sort: str = "rank",
+    page: int = 1,
+    per_page: int = 50,
+) -> ItemPage:
+    """One page of the queue the actor may see, filtered and sorted in the database.
+
+    The same items as :func:`list_items` (this week's lists, the known cases and every
+    item a caseworker is working, whatever its rank), counted and paged by the database
+    so that a page of a 5,000-item queue costs what a page of a small one does. The read
+    is audit-logged under ``actor``.
+
+    Parameters
+    ----------
+    scope : collection of str or None
+        The localities the actor may see; None for every locality (an analyst).
+    sort : str
+        A key of :data:`SORTS`.
+    """
+    _check_choice(outcome, OUTCOMES, "outcome")
+    _check_choice(status, STATUSES, "status")
+    _check_choice(sort, tuple(SORTS), "sort")
+    if page < 1 or not 1 <= per_page <= 500:
+        raise ConfigError(f"Page {page} of {per_page} items is not a page.")
+    filters = {
+        "outcome": outcome,
+        "status": status,
+        "include_unlisted": False,
+        "scope": scope,
+        "band": band,
+        "urn": urn,
+    }
+    with store.transaction() as connection:
+        total = connection.execute(
+            _filtered(select(func.count()).select_from(queue_items), **filters)
+        ).scalar_one()
+        query = (
+            _filtered(_items_with_last_note(), **filters)
+            .order_by(queue_items.c.locality, *SORTS[sort], queue_items.c.item_id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        frame = _frame(connection.execute(query).mappings().all())
+        store.log(
+            connection,
+            "list",
+            actor,
+            {k: v for k, v in filters.items() if k != "scope"} | {"page": page, "items": total},
+            outcome=outcome,
+        )
+    return ItemPage(items=frame, total=int(total), page=page, per_page=per_page)
 
 
 @dataclass(frozen=True)
@@ -181,20 +324,35 @@ class ItemDetail:
     weeks: pd.DataFrame
 
 
-def show_item(store: QueueStore, item_id: int, *, actor: str | None = None) -> ItemDetail:
+def _no_item(item_id: int) -> StateError:
+    """The same words whether the item does not exist or is outside the actor's scope."""
+    return StateError(f"There is no queue item {item_id}. `cmooe-risk queue list` shows the items.")
+
+
+def show_item(
+    store: QueueStore,
+    item_id: int,
+    *,
+    actor: str | None = None,
+    scope: Collection[str] | None = None,
+) -> ItemDetail:
     """One item with its history and the weeks it was scored; the read is audit-logged.
+
+    Parameters
+    ----------
+    scope : collection of str, optional
+        The localities the actor may see; an item outside them is reported as missing,
+        exactly as one that does not exist.
 
     Raises
     ------
     StateError
-        When no item has that id.
+        When no item has that id (in the actor's scope).
     """
     with store.transaction() as connection:
-        match = _select_items(connection, None, None, None, True, item_id=item_id)
+        match = _select_items(connection, None, None, None, True, item_id=item_id, scope=scope)
         if match.empty:
-            raise StateError(
-                f"There is no queue item {item_id}. `cmooe-risk queue list` shows the items."
-            )
+            raise _no_item(item_id)
         item = match.iloc[0].to_dict()
         history = pd.read_sql(
             select(
@@ -234,15 +392,52 @@ def show_item(store: QueueStore, item_id: int, *, actor: str | None = None) -> I
     return ItemDetail(item=item, history=history, weeks=weeks)
 
 
-def update_item(store: QueueStore, item_id: int, *, status: str, note: str, by: str) -> dict:
+class EditConflictError(StateError):
+    """The item changed after the caller read it (another caseworker, or the weekly job).
+
+    Attributes
+    ----------
+    current : dict
+        The item's status and version now.
+    """
+
+    def __init__(self, item_id: int, current: dict) -> None:
+        super().__init__(
+            f"Item {item_id} was changed since you opened it: it is now "
+            f"{current['status'].replace('_', ' ')!r}. Nothing was saved; read its history "
+            "and make your change again if it still applies."
+        )
+        self.current = current
+
+
+def update_item(
+    store: QueueStore,
+    item_id: int,
+    *,
+    status: str,
+    note: str,
+    by: str,
+    expected_version: int | None = None,
+    scope: Collection[str] | None = None,
+) -> dict:
     """Move an item to ``status`` with a note, recorded in the status history.
+
+    Parameters
+    ----------
+    expected_version : int, optional
+        The item's ``version`` when the caller read it. If the item has changed since, the
+        update is refused (:class:`EditConflictError`) rather than overwriting that change.
+    scope : collection of str, optional
+        The localities the actor may change; an item outside them is reported as missing.
 
     Raises
     ------
     ConfigError
         For an unknown status, a change the workflow doesn't allow, or an empty note or name.
     StateError
-        When no item has that id.
+        When no item has that id (in the actor's scope).
+    EditConflictError
+        When ``expected_version`` is not the item's version.
     """
     _check_choice(status, STATUSES, "status")
     if not note.strip():
@@ -250,15 +445,14 @@ def update_item(store: QueueStore, item_id: int, *, status: str, note: str, by: 
     if not by.strip():
         raise ConfigError("--by must name who made the change.")
     with store.transaction() as connection:
-        item = (
-            connection.execute(select(queue_items).where(queue_items.c.item_id == item_id))
-            .mappings()
-            .one_or_none()
-        )
+        query = select(queue_items).where(queue_items.c.item_id == item_id)
+        if scope is not None:
+            query = query.where(queue_items.c.locality.in_(sorted(scope)))
+        item = connection.execute(query).mappings().one_or_none()
         if item is None:
-            raise StateError(
-                f"There is no queue item {item_id}. `cmooe-risk queue list` shows the items."
-            )
+            raise _no_item(item_id)
+        if expected_version is not None and item["version"] != expected_version:
+            raise EditConflictError(item_id, {"status": item["status"], "version": item["version"]})
         current = item["status"]
         if status not in TRANSITIONS[current]:
             raise ConfigError(
@@ -266,13 +460,20 @@ def update_item(store: QueueStore, item_id: int, *, status: str, note: str, by: 
                 f"{', '.join(repr(s) for s in TRANSITIONS[current])}, not {status!r}."
             )
         now = now_utc()
-        values = {"status": status, "updated_at": now}
+        values = {"status": status, "updated_at": now, "version": item["version"] + 1}
         if status == "closed":
             # kept so that the weekly job can tell a real rise from noise before reopening
             values["risk_at_close"] = item["risk"]
-        connection.execute(
-            update(queue_items).where(queue_items.c.item_id == item_id).values(**values)
-        )
+        # the version in the WHERE too: of two writers that both read version n, only one
+        # can move it to n + 1 (SQLite serialises writers anyway; PostgreSQL's READ
+        # COMMITTED re-checks the row)
+        changed = connection.execute(
+            update(queue_items)
+            .where(queue_items.c.item_id == item_id, queue_items.c.version == item["version"])
+            .values(**values)
+        ).rowcount
+        if changed != 1:
+            raise EditConflictError(item_id, {"status": "changed", "version": None})
         connection.execute(
             insert(status_history).values(
                 item_id=item_id,
@@ -291,7 +492,13 @@ def update_item(store: QueueStore, item_id: int, *, status: str, note: str, by: 
             locality=item["locality"],
             outcome=item["outcome"],
         )
-    return {"item_id": item_id, "from": current, "to": status, "locality": item["locality"]}
+    return {
+        "item_id": item_id,
+        "from": current,
+        "to": status,
+        "locality": item["locality"],
+        "version": values["version"],
+    }
 
 
 @dataclass(frozen=True)

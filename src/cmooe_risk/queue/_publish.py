@@ -219,6 +219,13 @@ def _apply(
     reopen = merged["status"].eq("closed").to_numpy() & merged["listed"].eq(True).to_numpy() & risen
     merged.loc[reopen, "status"] = "new"
     _update_items(connection, merged, week, now)
+    if reopen.any():  # a status change: an edit begun before it must not overwrite it
+        reopened = merged.loc[reopen, "item_id"].astype(int).tolist()
+        connection.execute(
+            update(queue_items)
+            .where(queue_items.c.item_id.in_(reopened))
+            .values(version=queue_items.c.version + 1)
+        )
     _history(connection, merged, new_ids, reopen, week, now, actor, config)
     listed = merged["listed"].eq(True).to_numpy()
     rows = merged.assign(run_id=week.run_id, listed=listed)

@@ -20,27 +20,31 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 __all__ = [
     "MOVEMENTS",
     "OPEN_STATUSES",
+    "ROLES",
     "SCHEMA_VERSION",
     "SECTIONS",
     "STATUSES",
     "TRANSITIONS",
+    "accounts",
     "audit_log",
     "metadata",
     "queue_items",
     "run_items",
     "schema_info",
     "scoring_runs",
+    "sign_in_failures",
     "status_history",
 ]
 
 #: Bumped whenever a table changes; an older database is migrated (``_store.py``), a
 #: newer one refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Where an item sits this week: the ranked list, or the known cases (children who
 #: already have the outcome, e.g. an open CME episode, shown apart and never ranked).
 SECTIONS = ("list", "known_case")
@@ -57,6 +61,10 @@ TRANSITIONS = {
     "no_action_needed": ("in_review", "closed"),
     "closed": ("in_review",),
 }
+#: Who may sign in to the web queue, and what each may do: a caseworker works one
+#: locality's items; a lead works several localities'; an analyst reads and works every
+#: locality; a viewer (a partnership member, say) reads their localities' items only.
+ROLES = ("caseworker", "lead", "analyst", "viewer")
 #: How a pupil's risk moved since the previous published run.
 MOVEMENTS = ("new", "rising", "steady", "falling", "left roll", "known case")
 
@@ -114,6 +122,9 @@ queue_items = Table(
     Column("model_version", String(32), nullable=False),
     Column("risk_at_close", Float),
     Column("updated_at", DateTime(timezone=False), nullable=False),
+    # raised by every status change: an update made from an older version is refused
+    # (two caseworkers editing one item never lose an update)
+    Column("version", Integer, nullable=False, server_default="0"),
     UniqueConstraint("pupil_pseudonym", "outcome", name="uq_queue_items_pupil_outcome"),
     Index("ix_queue_items_locality", "locality", "outcome", "status"),
 )
@@ -155,4 +166,27 @@ audit_log = Table(
     Column("locality", String(128)),
     Column("outcome", String(32)),
     Column("detail", Text, nullable=False),  # JSON: filters, counts, file, item
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("username", String(128), primary_key=True),
+    # Argon2id; NULL for an account that signs in only through a trusted proxy's header
+    Column("password_hash", String(256)),
+    Column("role", String(16), nullable=False),  # ROLES
+    Column("localities", Text, nullable=False),  # JSON list; empty for an analyst (all)
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("password_set_at", DateTime(timezone=False)),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("failure_id", Integer, primary_key=True, autoincrement=True),
+    # the name as typed (lower case), whether or not such an account exists
+    Column("username", String(128), nullable=False),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Index("ix_sign_in_failures_username", "username", "at"),
 )

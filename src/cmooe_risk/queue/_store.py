@@ -191,6 +191,9 @@ _MIGRATIONS = {
         "ALTER TABLE queue_items ADD COLUMN section VARCHAR(16) NOT NULL DEFAULT 'list'",
         "ALTER TABLE run_items ADD COLUMN section VARCHAR(16) NOT NULL DEFAULT 'list'",
     ),
+    # 2 -> 3: optimistic versions for the web queue's concurrent edits (the accounts
+    # tables are new, so create_all has made them already)
+    2: ("ALTER TABLE queue_items ADD COLUMN version INTEGER NOT NULL DEFAULT 0",),
 }
 
 
