@@ -18,15 +18,22 @@ from cmooe_risk.config import Workspace
 from cmooe_risk.errors import ConfigError
 
 __all__ = [
+    "DISPLAY_LENGTH",
     "PSEUDONYM_LENGTH",
     "PseudonymKey",
     "generate_key_file",
     "load_key",
+    "shown",
 ]
 
 #: Hex characters kept: 80 bits, so collisions are negligible even nationally
 #: (about 4e-11 for 10 million pupils).
 PSEUDONYM_LENGTH = 20
+#: Characters of a pseudonym shown to people (queue list and show, packs, workbooks, the
+#: web queue): the same everywhere, so a child can be followed from one to another.
+#: 48 bits: two children of a million-pupil LA share a shown prefix with a chance of
+#: about 0.2%; the full pseudonym stays in the data, and items are found by number.
+DISPLAY_LENGTH = 12
 _MIN_KEY_LENGTH = 16
 _BLOCK = 64  # SHA-256 block size in bytes
 
@@ -100,3 +107,8 @@ def generate_key_file(path: Path) -> Path:
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(secrets.token_hex(32) + "\n")
     return path
+
+
+def shown(pseudonym: str) -> str:
+    """A pseudonym as people see it: its first :data:`DISPLAY_LENGTH` characters."""
+    return str(pseudonym)[:DISPLAY_LENGTH]

@@ -25,6 +25,7 @@ from cmooe_risk.audit import AuditResult
 from cmooe_risk.config import FairnessConfig, Workspace
 from cmooe_risk.errors import ConfigError, StateError
 from cmooe_risk.features import session_week, to_engine
+from cmooe_risk.pseudonym import DISPLAY_LENGTH
 from cmooe_risk.queue import open_store
 from cmooe_risk.queue._schema import audit_log
 from cmooe_risk.report import (
@@ -98,8 +99,8 @@ def test_one_pack_per_locality_holds_only_its_own_pupils(published):
                 r'<span class="code pseudonym">([0-9a-f]+)</span>',
                 page.split(f'id="list-{outcome}"')[1].split("</table>")[0],
             )
-            # every listed pupil, in rank order, shortened to 10 characters
-            ranked = listed.sort_values("rank")["pupil_pseudonym"].str[:10].tolist()
+            # every listed pupil, in rank order, shortened as everywhere a person reads it
+            ranked = listed.sort_values("rank")["pupil_pseudonym"].str[:DISPLAY_LENGTH].tolist()
             assert shown == ranked
         # no pupil of another locality, listed or not, by full or shortened pseudonym
         others = frame.loc[frame["locality"] != locality, "pupil_pseudonym"].unique()

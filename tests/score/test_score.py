@@ -17,6 +17,7 @@ from tests.queue.conftest import count, table_contents
 
 from cmooe_risk.config import Workspace
 from cmooe_risk.errors import ConfigError, StateError
+from cmooe_risk.pseudonym import shown
 from cmooe_risk.queue import export_items, list_items, open_store, run_lock, update_item
 from cmooe_risk.score import score_week
 
@@ -282,13 +283,17 @@ def test_exports_hold_only_their_locality(week_one, tmp_path: Path):
     own = set(items.loc[items["locality"] == locality, "pupil_pseudonym"])
     others = set(items["pupil_pseudonym"]) - own
     xlsx = export_items(store, locality, tmp_path / "out.xlsx", actor="test")
-    sheets = pd.read_excel(xlsx.path, sheet_name=None, header=2)
-    assert set(sheets) == {"permanent exclusion", "missing education"}
+    sheets = pd.read_excel(xlsx.path, sheet_name=None)
+    assert set(sheets) == {"permanent exclusion", "missing education", "about"}
+    del sheets["about"]
     exported = set().union(*(set(s["pupil (pseudonym)"]) for s in sheets.values()))
+    own, others = {shown(p) for p in own}, {shown(p) for p in others}
     assert exported == own
     assert not exported & others
     csv = export_items(store, locality, tmp_path / "out.csv", file_format="csv", actor="test")
-    assert set(pd.read_csv(csv.path)["pupil (pseudonym)"]) == own
+    read = pd.read_csv(csv.path)
+    assert set(read["pupil (pseudonym)"]) == own
+    assert set(read["locality"]) == {locality}
     assert count(store, "SELECT count(*) FROM audit_log WHERE action = 'export'") >= 2
 
 

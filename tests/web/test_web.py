@@ -394,3 +394,31 @@ def test_after_sign_in_the_browser_stays_on_this_site(queue, target):
         follow_redirects=False,
     )
     assert response.headers["location"] == "/queue"
+
+
+def test_behind_a_tls_proxy_a_form_from_the_sites_https_origin_is_accepted(queue):
+    client = _signed_in(queue, "north-worker")
+    item = queue.items["north-a"]
+    page = client.get(f"/items/{item}")
+    form = {"status": "in_review", "note": "via the proxy", "version": "0"}
+    # the browser's page was https://testserver; the proxy passed the request on as HTTP
+    accepted = client.post(
+        f"/items/{item}/status",
+        data={**form, "csrf_token": _token(page.text)},
+        headers={"origin": "https://testserver"},
+        follow_redirects=False,
+    )
+    assert accepted.status_code == 303
+    lookalike = client.post(
+        f"/items/{item}/status",
+        data={**form, "csrf_token": _token(page.text)},
+        headers={"origin": "https://testserver.evil.example"},
+        follow_redirects=False,
+    )
+    assert lookalike.status_code == 403
+
+
+def test_an_analyst_can_download_every_localitys_list(queue):
+    page = _signed_in(queue, "analyst").get("/queue", params={"outcome": "permanent_exclusion"})
+    for locality in ("North", "South"):
+        assert f'href="/export/{locality}.csv"' in page.text

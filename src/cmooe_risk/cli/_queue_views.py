@@ -12,6 +12,7 @@ import textwrap
 import pandas as pd
 
 from cmooe_risk.cli._context import out
+from cmooe_risk.pseudonym import DISPLAY_LENGTH, shown
 from cmooe_risk.queue import ItemDetail
 
 __all__ = ["print_item", "print_items"]
@@ -21,7 +22,7 @@ _INDENT = " " * 7
 _FIELDS = (
     ("rank", -5),
     ("item", -5),
-    ("pupil", 8),
+    ("pupil", DISPLAY_LENGTH),
     ("year", 4),
     ("risk", -6),
     ("band", 9),
@@ -75,7 +76,7 @@ def print_items(frame: pd.DataFrame) -> None:
                     {
                         "rank": _rank(row),
                         "item": row.item_id,
-                        "pupil": row.pupil_pseudonym[:8],
+                        "pupil": shown(row.pupil_pseudonym),
                         "year": row.year_group or "",
                         "risk": _risk(row.risk),
                         "band": row.band or "",
@@ -116,7 +117,7 @@ def print_item(detail: ItemDetail) -> None:
     _say(
         _wrapped(
             f"Item {item['item_id']}: {item['locality']}, {outcome}, pupil "
-            f"{item['pupil_pseudonym']}, year {item['year_group'] or 'unknown'}, school "
+            f"{shown(item['pupil_pseudonym'])}, year {item['year_group'] or 'unknown'}, school "
             f"{item['urn'] or 'unknown'}",
             indent="",
         ),

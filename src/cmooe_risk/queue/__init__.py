@@ -27,6 +27,7 @@ from cmooe_risk.queue._actions import (
     export_items,
     list_items,
     page_items,
+    queue_localities,
     show_item,
     update_item,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "page_items",
     "publish",
     "queue_items",
+    "queue_localities",
     "reset_password",
     "roll_digest",
     "run_items",

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, update
 
 from cmooe_risk._atomic import atomic_target
 from cmooe_risk.errors import ConfigError, StateError
+from cmooe_risk.pseudonym import DISPLAY_LENGTH, shown
 from cmooe_risk.queue._schema import (
     OPEN_STATUSES,
     SECTIONS,
@@ -39,6 +40,7 @@ __all__ = [
     "export_items",
     "list_items",
     "page_items",
+    "queue_localities",
     "show_item",
     "update_item",
 ]
@@ -74,6 +76,12 @@ KNOWN_CASE = SECTIONS[1]
 #: in the list whatever its rank this week (after a rescore it may rank 179th), so that
 #: nobody's open work disappears from view.
 TOUCHED_STATUSES = ("in_review", "action_agreed")
+
+
+def queue_localities(store: QueueStore) -> list[str]:
+    """The localities that have items, sorted (none before the first published week)."""
+    with store.engine.connect() as connection:
+        return sorted(connection.execute(select(queue_items.c.locality).distinct()).scalars())
 
 
 def default_actor() -> str:
@@ -554,21 +562,27 @@ def export_items(
 
 
 def _export_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns a caseworker reads: sentences as text, no internal ids but the item's."""
+    """Columns a caseworker reads: sentences as text, no internal ids but the item's.
+
+    Numbers stay numbers (rank, item, school URN, a year group that is a number, the
+    risk as a fraction that the workbook shows as a percentage), so a spreadsheet sorts
+    and filters them as numbers; the pseudonym is shown as everywhere else.
+    """
     joined = {
         c: frame[c].map(lambda items: "\n".join(items))
         for c in ("reasons", "protective", "changes")
     }
     return pd.DataFrame(
         {
+            "locality": frame["locality"],
             "outcome": frame["outcome"].str.replace("_", " "),
             "list": frame["section"].map({"list": "ranked list", KNOWN_CASE: "known case"}),
-            "rank": frame["rank"],
-            "item": frame["item_id"],
-            "pupil (pseudonym)": frame["pupil_pseudonym"],
-            "school URN": frame["urn"],
-            "year group": frame["year_group"],
-            "risk": frame["risk"].round(4),
+            "rank": pd.array(frame["rank"], dtype="Int64"),
+            "item": frame["item_id"].astype("int64"),
+            "pupil (pseudonym)": frame["pupil_pseudonym"].map(shown),
+            "school URN": frame["urn"].map(_number),
+            "year group": frame["year_group"].map(_number),
+            "risk": frame["risk"].astype(float).round(4),
             "band": frame["band"],
             "movement": frame["movement"],
             "status": frame["status"].str.replace("_", " "),
@@ -581,27 +595,61 @@ def _export_table(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _number(value):
+    """A whole number where the text is one (a URN, year 7), else the text (Reception
+    is ``R``), else nothing."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return int(text) if text.isdigit() else (text or None)
+
+
+#: Column widths in the workbook (characters); other columns get 12.
+_WIDTHS = {
+    "why on the list": 70,
+    "protective factors": 50,
+    "what changed since last week": 60,
+    "latest note": 40,
+    "pupil (pseudonym)": 16,
+}
+
+
 def _write_workbook(table: pd.DataFrame, path: Path, locality: str, as_of) -> None:
+    """A sheet per outcome with its header on row 1, frozen and filtered, risks shown as
+    percentages; an "about" sheet last says what the workbook is."""
     from openpyxl.styles import Alignment, Font
 
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for outcome in OUTCOMES:
-            sheet = table[table["outcome"] == outcome.replace("_", " ")].drop(columns="outcome")
             name = outcome.replace("_", " ")
-            sheet.to_excel(writer, sheet_name=name, index=False, startrow=2)
+            sheet = table[table["outcome"] == name].drop(columns="outcome")
+            sheet.to_excel(writer, sheet_name=name, index=False)
             ws = writer.sheets[name]
-            ws["A1"] = (
-                f"{locality}: {name} queue, week of {as_of}. Pupils are pseudonymised. The "
-                "list supports professional judgement; it decides nothing on its own."
-            )
-            ws["A1"].font = Font(bold=True)
-            for cell in ws[3]:
+            ws.freeze_panes = "A2"
+            ws.auto_filter.ref = ws.dimensions
+            for cell in ws[1]:
                 cell.font = Font(bold=True)
-            widths = {"why on the list": 70, "protective factors": 50}
-            widths["what changed since last week"] = 60
             for index, column in enumerate(sheet.columns, start=1):
-                letter = ws.cell(row=3, column=index).column_letter
-                ws.column_dimensions[letter].width = widths.get(column, 14)
-                if column in widths:
-                    for cell in ws[letter][3:]:
+                letter = ws.cell(row=1, column=index).column_letter
+                ws.column_dimensions[letter].width = _WIDTHS.get(column, 12)
+                for cell in ws[letter][1:]:
+                    if column == "risk":
+                        cell.number_format = "0.0%"
+                    elif column in _WIDTHS:
                         cell.alignment = Alignment(wrap_text=True, vertical="top")
+                    else:
+                        cell.alignment = Alignment(vertical="top")
+        about = writer.book.create_sheet("about")
+        lines = [
+            f"{locality}: the caseworker queues for the week of {as_of}.",
+            "One sheet per outcome, ranked within the locality; known cases (children who "
+            "already have the outcome) are listed apart, after the ranked list.",
+            f"Pupils are pseudonymised (the first {DISPLAY_LENGTH} characters of their "
+            "pseudonym, as in the meeting pack and the web queue).",
+            "Risk is the model's calibrated chance of the outcome within its horizon.",
+            "The list supports professional judgement; it decides nothing on its own.",
+        ]
+        for row, text in enumerate(lines, start=1):
+            about.cell(row=row, column=1, value=text)
+        about.column_dimensions["A"].width = 110
+        about["A1"].font = Font(bold=True)

@@ -14,6 +14,7 @@ from html import escape
 
 from cmooe_risk import __version__
 from cmooe_risk.features import load_catalog
+from cmooe_risk.pseudonym import shown
 from cmooe_risk.report._card import (
     CARD_METRICS,
     DATA,
@@ -29,9 +30,6 @@ from cmooe_risk.report._svg import attendance_sparkline, counted, suspension_tim
 from cmooe_risk.report._trends import TREND_WEEKS, PupilTrends
 
 __all__ = ["render_pack"]
-
-#: Characters of the pseudonym shown: enough to tell pupils apart in a meeting.
-PSEUDONYM_CHARS = 10
 
 _TITLES = {
     "permanent_exclusion": "Permanent exclusion",
@@ -328,7 +326,7 @@ def _pupil_row(row, trends: PupilTrends, as_of) -> str:
     return (
         f'<tr class="pupil" data-item="{int(row.item_id)}">'
         f'<td class="num">{int(row.rank)}</td>'
-        f'<td class="who"><span class="code pseudonym">{_e(pupil[:PSEUDONYM_CHARS])}</span><br>'
+        f'<td class="who"><span class="code pseudonym">{_e(shown(pupil))}</span><br>'
         f'<span class="small">item {int(row.item_id)}</span><br>'
         f"{_school_cell(row.urn)}<br>{_e(year)}</td>"
         f'<td class="risk"><span class="band band-{band.replace(" ", "-")}">{_e(band)}</span> '
@@ -389,7 +387,7 @@ def _known_cases(pack: LocalityPack, outcome: str) -> str:
         status = str(row.status).replace("_", " ")
         rows.append(
             f'<tr data-item="{int(row.item_id)}"><td class="who"><span class="code pseudonym">'
-            f"{_e(str(row.pupil_pseudonym)[:PSEUDONYM_CHARS])}</span><br>"
+            f"{_e(shown(row.pupil_pseudonym))}</span><br>"
             f'<span class="small">item {int(row.item_id)}</span></td>'
             f"<td>{_school_cell(row.urn)}<br>{_e(year)}</td>"
             f"<td>{_bullets(row.reasons)}</td><td>{_e(status)}</td></tr>"

@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from cmooe_risk.config import Workspace
+from cmooe_risk.pseudonym import shown
 from cmooe_risk.queue import QueueStore, open_published_store
 from cmooe_risk.web._security import SecurityHeaders, csrf_token
 
@@ -55,6 +56,7 @@ def _templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["pseudonym"] = shown
     environment.filters["words"] = lambda value: str(value).replace("_", " ")
     environment.filters["percent"] = lambda value: (
         "not scored" if value is None or value != value else f"{value:.1%}"
@@ -150,14 +152,13 @@ def serve(workspace: Workspace, *, host: str = "127.0.0.1", port: int = 8080) ->
     import uvicorn
 
     app = create_app(workspace)
-    config = workspace.config.web
     uvicorn.run(
         app,
         host=host,
         port=port,
-        # behind a TLS proxy: believe its X-Forwarded-Proto / -For, from it alone
-        proxy_headers=bool(config.trusted_proxies),
-        forwarded_allow_ips=",".join(config.trusted_proxies) or None,
+        # the peer's own address, never one a forwarded header claims: the single
+        # sign-on header is believed only from the configured proxies' addresses
+        proxy_headers=False,
         server_header=False,
         log_level="info",
         access_log=False,  # URLs carry item numbers; the audit log records who read what

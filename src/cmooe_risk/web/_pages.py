@@ -2,7 +2,9 @@
 
 Each handler reads through the queue stage with the account's localities as the scope
 of the query, so an item of another locality is "not found" whichever way it is asked
-for, including by typing its number into the address bar.
+for, including by typing its number into the address bar. Database work and password
+hashing block, so they run in the server's thread pool (``run_in_threadpool``), never
+on the event loop that serves the other caseworkers.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import functools
 import tempfile
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,6 +28,7 @@ from cmooe_risk.queue import (
     SignInRefusedError,
     export_items,
     page_items,
+    queue_localities,
     show_item,
     sign_in,
     update_item,
@@ -74,7 +78,9 @@ def signed_in(handler):
     async def wrapper(request: Request) -> Response:
         web = _web(request)
         try:
-            account = current_account(request, web.store, web.workspace.config.web, web.clock)
+            account = await run_in_threadpool(
+                current_account, request, web.store, web.workspace.config.web, web.clock
+            )
         except SessionEndedError:
             return _to_sign_in(request, expired=True)
         if account is None:
@@ -113,7 +119,9 @@ async def sign_in_page(request: Request) -> Response:
         return _refused(request)
     username = str(form.get("username", ""))
     try:
-        account = sign_in(web.store, username, str(form.get("password", "")))
+        account = await run_in_threadpool(
+            sign_in, web.store, username, str(form.get("password", ""))
+        )
     except SignInRefusedError as refused:
         context.update(error=refused.message, username=username)
         return render(request, "sign_in.html", context, 400)
@@ -149,7 +157,8 @@ async def queue_page(request: Request) -> Response:
         "urn": (request.query_params.get("school") or "").strip() or None,
         "sort": _choice(request, "sort", tuple(SORTS)) or "rank",
     }
-    result = page_items(
+    result = await run_in_threadpool(
+        page_items,
         web.store,
         scope=account.scope,
         actor=account.username,
@@ -162,7 +171,7 @@ async def queue_page(request: Request) -> Response:
         "previous": _page_link(shown, page - 1) if page > 1 else None,
         "next": _page_link(shown, page + 1) if page < result.pages else None,
     }
-    localities = account.localities or sorted(set(result.items["locality"]))
+    localities = account.localities or await run_in_threadpool(queue_localities, web.store)
     return render(
         request,
         "queue.html",
@@ -249,7 +258,7 @@ def _markup(context: dict) -> dict:
 
 @signed_in
 async def item_page(request: Request) -> Response:
-    context = _item_context(request, request.path_params["item_id"])
+    context = await run_in_threadpool(_item_context, request, request.path_params["item_id"])
     if request.query_params.get("updated"):
         context["message"] = "Saved. The change is in the item's history below."
     return render(request, "item.html", _markup(context))
@@ -276,7 +285,8 @@ async def change_status(request: Request) -> Response:
     except ValueError:
         return _refused(request)
     try:
-        update_item(
+        await run_in_threadpool(
+            update_item,
             web.store,
             item_id,
             status=str(form.get("status", "")),
@@ -286,11 +296,11 @@ async def change_status(request: Request) -> Response:
             scope=account.scope,
         )
     except EditConflictError as conflict:
-        context = _item_context(request, item_id)
+        context = await run_in_threadpool(_item_context, request, item_id)
         context.update(message=conflict.message, note=note)
         return render(request, "item.html", _markup(context), 409)
     except ConfigError as bad:
-        context = _item_context(request, item_id)
+        context = await run_in_threadpool(_item_context, request, item_id)
         message = bad.message.replace("--note", "The note").replace("--by", "Your name")
         context.update(message=message, note=note)
         return render(request, "item.html", _markup(context), 400)
@@ -318,7 +328,8 @@ async def export(request: Request) -> Response:
     with tempfile.TemporaryDirectory() as scratch:
         name = f"queue-{_file_safe(locality)}.{file_format}"
         try:
-            export_items(
+            await run_in_threadpool(
+                export_items,
                 web.store,
                 locality,
                 Path(scratch) / name,
@@ -347,7 +358,8 @@ async def pack(request: Request) -> Response:
     locality = _locality_in_scope(request)
     with tempfile.TemporaryDirectory() as scratch:
         try:
-            (written,) = write_meeting_packs(
+            (written,) = await run_in_threadpool(
+                write_meeting_packs,
                 web.workspace,
                 Path(scratch),
                 locality=locality,

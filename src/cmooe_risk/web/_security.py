@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,16 +74,28 @@ def csrf_token(request: Request) -> str:
 
 
 def csrf_valid(request: Request, submitted: str | None) -> bool:
-    """Whether a form's token is the session's, and it came from this site."""
+    """Whether a form's token is the session's, and it came from this site.
+
+    The ``Origin`` a browser sends is compared with the ``Host`` the request was made to
+    (host and port; the scheme is left out because behind a TLS proxy the browser's
+    ``https`` reaches the server as plain HTTP).
+    """
     origin = request.headers.get("origin")
-    if origin is not None and origin != _own_origin(request):
+    if origin is not None and not _same_host(origin, request.headers.get("host", "")):
         return False
     expected = request.session.get("csrf")
     return bool(expected and submitted) and hmac.compare_digest(expected, submitted)
 
 
-def _own_origin(request: Request) -> str:
-    url = request.url
-    default = {"http": 80, "https": 443}.get(url.scheme)
-    port = "" if url.port in (None, default) else f":{url.port}"
-    return f"{url.scheme}://{url.hostname}{port}"
+def _same_host(origin: str, host: str) -> bool:
+    parts = urlsplit(origin)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        port = parts.port
+    except ValueError:  # a malformed Origin
+        return False
+    netloc = parts.hostname or ""
+    if port not in (None, default):
+        netloc += f":{port}"
+    bare_host = host.removesuffix(":80").removesuffix(":443")
+    return bool(netloc) and netloc.lower() == bare_host.lower()
