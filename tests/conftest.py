@@ -66,9 +66,21 @@ LEADING_GROUPS = (
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())) or _on_postgresql(item):
             item.add_marker(pytest.mark.slow)
     items[:] = _longest_first(items, _worker_count(config))
+
+
+def _on_postgresql(item: pytest.Item) -> bool:
+    """A test run on each database (``store``, ``queue``) in its PostgreSQL variant, whose
+    server fixture is asked for at run time, so not among the item's fixture names."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return False
+    # other parameters may be arrays or frames, which `in` would compare element-wise
+    return any(
+        isinstance(value, str) and value == "postgresql" for value in callspec.params.values()
+    )
 
 
 def _worker_count(config: pytest.Config) -> int:
