@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select, update
 
 from cmooe_risk.errors import ConfigError, StateError
-from cmooe_risk.queue._schema import ROLES, accounts, queue_items, sign_in_failures
+from cmooe_risk.queue._actions import localities_with_items
+from cmooe_risk.queue._schema import ROLES, accounts, sign_in_failures
 from cmooe_risk.queue._store import QueueStore, now_utc
 
 __all__ = [
@@ -118,11 +119,6 @@ def _check_role(role: str, localities: tuple[str, ...], known: set[str]) -> None
         )
 
 
-def _known_localities(connection) -> set[str]:
-    """Localities with items; empty before the first week is published (then any name)."""
-    return set(connection.execute(select(queue_items.c.locality).distinct()).scalars())
-
-
 def _account(row) -> Account:
     return Account(
         username=row["username"],
@@ -161,7 +157,8 @@ def add_account(
     if password is not None:
         _check_password(password)
     with store.transaction() as connection:
-        _check_role(role, localities, _known_localities(connection))
+        # before the first published week there are none, and any name is accepted
+        _check_role(role, localities, localities_with_items(connection))
         exists = connection.execute(
             select(accounts.c.username).where(accounts.c.username == name)
         ).first()

@@ -81,7 +81,12 @@ TOUCHED_STATUSES = ("in_review", "action_agreed")
 def queue_localities(store: QueueStore) -> list[str]:
     """The localities that have items, sorted (none before the first published week)."""
     with store.engine.connect() as connection:
-        return sorted(connection.execute(select(queue_items.c.locality).distinct()).scalars())
+        return sorted(localities_with_items(connection))
+
+
+def localities_with_items(connection) -> set[str]:
+    """:func:`queue_localities` inside a caller's transaction."""
+    return set(connection.execute(select(queue_items.c.locality).distinct()).scalars())
 
 
 def default_actor() -> str:
@@ -530,9 +535,7 @@ def export_items(
     """
     _check_choice(file_format, ("xlsx", "csv"), "format")
     with store.transaction() as connection:
-        localities = set(
-            connection.execute(select(queue_items.c.locality).distinct()).scalars().all()
-        )
+        localities = localities_with_items(connection)
         if locality not in localities:
             known = ", ".join(sorted(localities)) or "none yet: run `cmooe-risk score` first"
             raise ConfigError(f"No queue for locality {locality!r}; localities: {known}.")
