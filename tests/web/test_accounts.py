@@ -132,6 +132,10 @@ def test_the_users_commands(queue, tmp_path):
     empty.mkdir()
     refused = run_cli(["--workspace", str(empty), "users", "list"], tmp_path)
     assert refused.returncode == 5
+    not_served = run_cli(["--workspace", str(empty), "serve"], tmp_path)
+    assert not_served.returncode == 5
+    assert "Nothing has been published" in not_served.stderr
+    assert "Serving" not in not_served.stdout  # it never claims to serve
     assert list(empty.iterdir()) == []
 
 

@@ -51,11 +51,13 @@ def serve(
     Caseworkers sign in with an account from `cmooe-risk users add` and see only their
     localities' children. See docs/web.md for HTTPS, single sign-on and the audit log.
     """
+    from cmooe_risk.web import create_app
     from cmooe_risk.web import serve as run
 
     workspace = state(ctx).workspace
+    app = create_app(workspace)  # a workspace with nothing published stops here, clearly
     out.print(f"Serving the web queue at http://{host}:{port}/ (Ctrl+C stops it).")
-    run(workspace, host=host, port=port)
+    run(workspace, host=host, port=port, app=app)
 
 
 @users_app.command()

@@ -147,11 +147,18 @@ def create_app(workspace: Workspace, *, clock: Callable[[], float] | None = None
     return app
 
 
-def serve(workspace: Workspace, *, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Run the web queue with Uvicorn until interrupted."""
+def serve(
+    workspace: Workspace,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    app: Starlette | None = None,
+) -> None:
+    """Run the web queue with Uvicorn until interrupted (``app``: one already made by
+    :func:`create_app`, which raises before anything is served if nothing is published)."""
     import uvicorn
 
-    app = create_app(workspace)
+    app = app or create_app(workspace)
     uvicorn.run(
         app,
         host=host,
